@@ -19,20 +19,18 @@ type TopLogprob struct {
 //
 // The alternatives are appended to dst[:0], most likely first (ties: lower
 // id first); reuse dst to avoid allocating. topN is capped at len(logits).
-// NaN logits count as -Inf. If chosen is outside [0, len(logits)) its
+// NaN logits count as -Inf and +Inf as the largest float32; if every logit
+// is -Inf all log-probabilities are NaN. If chosen is outside [0, len(logits)) its
 // log-probability is NaN.
 func Logprobs(logits []float32, chosen int32, topN int, dst []TopLogprob) (float32, []TopLogprob) {
 	dst = dst[:0]
 	if len(logits) == 0 {
 		return float32(math.NaN()), dst
 	}
-	lse := logSumExp(logits)
-	lp := func(l float32) float32 {
-		if l != l {
-			return float32(math.Inf(-1))
-		}
-		return float32(float64(l) - lse)
-	}
+	m, logS := logSumExp(logits)
+	// (l − m) − log s rather than l − (m + log s): the latter loses
+	// log s entirely when m is huge.
+	lp := func(l float32) float32 { return float32((float64(clean(l)) - m) - logS) }
 	chosenLP := float32(math.NaN())
 	if chosen >= 0 && int(chosen) < len(logits) {
 		chosenLP = lp(logits[chosen])
@@ -44,10 +42,7 @@ func Logprobs(logits []float32, chosen int32, topN int, dst []TopLogprob) (float
 	// A min-heap (worst at the root) of the best topN, then sorted.
 	h := dst
 	for i, l := range logits {
-		if l != l {
-			l = float32(math.Inf(-1))
-		}
-		x := cand{logit: l, id: int32(i)}
+		x := cand{logit: clean(l), id: int32(i)}
 		if len(h) < topN {
 			h = append(h, TopLogprob{ID: x.id, Logprob: x.logit})
 			logprobUp(h, len(h)-1)
@@ -67,25 +62,21 @@ func Logprobs(logits []float32, chosen int32, topN int, dst []TopLogprob) (float
 	return chosenLP, h
 }
 
-// logSumExp returns log Σ exp(l) over logits in float64, shifted by the
-// maximum for stability. NaN entries are skipped (they count as -Inf).
-func logSumExp(logits []float32) float64 {
-	m := math.Inf(-1)
+// logSumExp returns m = max clean(logit) and log Σ exp(clean(logit) − m), in
+// float64; log Σ exp(logit) is their sum.
+func logSumExp(logits []float32) (m, logS float64) {
+	m = math.Inf(-1)
 	for _, l := range logits {
-		if l == l {
-			m = max(m, float64(l))
-		}
+		m = max(m, float64(clean(l)))
 	}
-	if math.IsInf(m, 0) {
-		return m // all -Inf: every log-probability is NaN or -Inf anyway
+	if math.IsInf(m, -1) {
+		return m, 0 // all -Inf: every log-probability is NaN
 	}
 	var s float64
 	for _, l := range logits {
-		if l == l {
-			s += math.Exp(float64(l) - m)
-		}
+		s += math.Exp(float64(clean(l)) - m)
 	}
-	return m + math.Log(s)
+	return m, math.Log(s)
 }
 
 func logprobBefore(a, b TopLogprob) bool {

@@ -156,8 +156,8 @@ func (s *Sampler) window() []int32 {
 }
 
 // Sample returns the next token for logits (one float32 per vocabulary
-// entry, in token-id order). logits is only read. NaN logits count as -Inf;
-// if every logit is -Inf (or NaN) the result is token 0. Steady-state calls
+// entry, in token-id order). logits is only read. NaN logits count as -Inf
+// and +Inf as the largest float32; if every logit is -Inf (or NaN) the result is token 0. Steady-state calls
 // do not allocate: buffers are sized to the vocabulary on the first call.
 // An empty logits slice returns -1.
 //
@@ -211,6 +211,18 @@ func (s *Sampler) Distribution(logits []float32, dst []TokenProb) []TokenProb {
 	return dst
 }
 
+// clean maps NaN to -Inf (NaN would break every ordering) and +Inf to the
+// largest float32 (so that softmax stays finite: exp(+Inf − +Inf) is NaN).
+func clean(l float32) float32 {
+	switch {
+	case l != l:
+		return float32(math.Inf(-1))
+	case l > math.MaxFloat32:
+		return math.MaxFloat32
+	}
+	return l
+}
+
 // load copies logits into the candidate buffer and applies the penalties.
 func (s *Sampler) load(logits []float32) []cand {
 	n := len(logits)
@@ -222,10 +234,7 @@ func (s *Sampler) load(logits []float32) []cand {
 	}
 	c := s.cands[:n]
 	for i, l := range logits {
-		if l != l { // NaN would break the ordering
-			l = float32(math.Inf(-1))
-		}
-		c[i] = cand{logit: l, id: int32(i)}
+		c[i] = cand{logit: clean(l), id: int32(i)}
 	}
 	s.penalize(c)
 	return c

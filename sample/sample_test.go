@@ -349,3 +349,15 @@ func BenchmarkSample(b *testing.B) {
 		})
 	}
 }
+
+// TestInfiniteLogits: +Inf acts as the largest finite logit, so the
+// distribution stays a distribution.
+func TestInfiniteLogits(t *testing.T) {
+	inf := float32(math.Inf(1))
+	l := []float32{0, inf, 1, inf}
+	got := New(Params{Temperature: 1}).Distribution(l, nil)
+	checkDist(t, "+Inf", got, []int32{0, 1, 2, 3}, []float64{0, 0.5, 0, 0.5})
+	if lp, top := Logprobs(l, 1, 1, nil); !near(float64(lp), -math.Ln2, 1e-6) || top[0].ID != 1 {
+		t.Fatalf("Logprobs with +Inf: %v %v", lp, top)
+	}
+}
