@@ -2,19 +2,114 @@
 
 package kernel
 
+import "unsafe"
+
 // useAVX2 selects the assembly kernels (dot_amd64.s) when the CPU has AVX2, FMA and F16C.
 var useAVX2 = hasAVX2
 
-func dotQ8_0(n int, w, x []byte) float32          { return dotQ8_0Ref(n, w, x) }
-func dotQ4_0(n int, w, x []byte) float32          { return dotQ4_0Ref(n, w, x) }
-func dotQ4_K(n int, w, x []byte) float32          { return dotQ4_KRef(n, w, x) }
-func dotQ5_K(n int, w, x []byte) float32          { return dotQ5_KRef(n, w, x) }
-func dotQ6_K(n int, w, x []byte) float32          { return dotQ6_KRef(n, w, x) }
-func dotF16(n int, w []byte, x []uint16) float32  { return dotF16Ref(n, w, x) }
-func dotBF16(n int, w []byte, x []uint16) float32 { return dotBF16Ref(n, w, x) }
-func dotF32(w, x []float32) float32               { return dotF32Ref(w, x) }
-func quantizeQ8_0(x []float32, dst []byte)        { quantizeQ8_0Ref(x, dst) }
-func f32ToF16Row(x []float32, dst []uint16)       { f32ToF16RowRef(x, dst) }
+// Assembly kernels: nb blocks (or n32 elements, a multiple of 32) starting at w and x.
+// Callers have checked the lengths.
+
+//go:noescape
+func dotQ8_0AVX2(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ4_0AVX2(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ4_KAVX2(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ5_KAVX2(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ6_KAVX2(w, x *byte, nb int) float32
+
+//go:noescape
+func dotF16AVX2(w *byte, x *uint16, n32 int) float32
+
+//go:noescape
+func dotBF16AVX2(w *byte, x *uint16, n32 int) float32
+
+//go:noescape
+func dotF32AVX2(w, x *float32, n32 int) float32
+
+// bptr returns the first byte's address, or nil for an empty slice (never dereferenced then).
+func bptr(b []byte) *byte { return unsafe.SliceData(b) }
+
+func dotQ8_0(n int, w, x []byte) float32 {
+	if useAVX2 {
+		return dotQ8_0AVX2(bptr(w), bptr(x), n/32)
+	}
+	return dotQ8_0Ref(n, w, x)
+}
+
+func dotQ4_0(n int, w, x []byte) float32 {
+	if useAVX2 {
+		return dotQ4_0AVX2(bptr(w), bptr(x), n/32)
+	}
+	return dotQ4_0Ref(n, w, x)
+}
+
+func dotQ4_K(n int, w, x []byte) float32 {
+	if useAVX2 {
+		return dotQ4_KAVX2(bptr(w), bptr(x), n/256)
+	}
+	return dotQ4_KRef(n, w, x)
+}
+
+func dotQ5_K(n int, w, x []byte) float32 {
+	if useAVX2 {
+		return dotQ5_KAVX2(bptr(w), bptr(x), n/256)
+	}
+	return dotQ5_KRef(n, w, x)
+}
+
+func dotQ6_K(n int, w, x []byte) float32 {
+	if useAVX2 {
+		return dotQ6_KAVX2(bptr(w), bptr(x), n/256)
+	}
+	return dotQ6_KRef(n, w, x)
+}
+
+// floatTail adds elements [n&^31, n) in order, as dotFloatRef does.
+func floatTail(n int, f func(i int) float32) float32 {
+	var t float32
+	for i := n &^ 31; i < n; i++ {
+		t += f(i)
+	}
+	return t
+}
+
+func dotF16(n int, w []byte, x []uint16) float32 {
+	if !useAVX2 {
+		return dotF16Ref(n, w, x)
+	}
+	s := dotF16AVX2(bptr(w), unsafe.SliceData(x), n&^31)
+	return s + floatTail(n, func(i int) float32 { return float32(halfAt(w[2*i:]) * f16ToF32(x[i])) })
+}
+
+func dotBF16(n int, w []byte, x []uint16) float32 {
+	if !useAVX2 {
+		return dotBF16Ref(n, w, x)
+	}
+	s := dotBF16AVX2(bptr(w), unsafe.SliceData(x), n&^31)
+	return s + floatTail(n, func(i int) float32 {
+		return float32(bf16ToF32(uint16(w[2*i])|uint16(w[2*i+1])<<8) * bf16ToF32(x[i]))
+	})
+}
+
+func dotF32(w, x []float32) float32 {
+	if !useAVX2 {
+		return dotF32Ref(w, x)
+	}
+	n := len(w)
+	s := dotF32AVX2(unsafe.SliceData(w), unsafe.SliceData(x), n&^31)
+	return s + floatTail(n, func(i int) float32 { return float32(w[i] * x[i]) })
+}
+
+func quantizeQ8_0(x []float32, dst []byte)  { quantizeQ8_0Ref(x, dst) }
+func f32ToF16Row(x []float32, dst []uint16) { f32ToF16RowRef(x, dst) }
 
 func dotRowsQ8_0(n int, w []byte, wstride int, x []byte, out []float32) {
 	dotRows(dotQ8_0, n, w, wstride, x, out)
