@@ -20,11 +20,11 @@ func QuantizedSize(t Type, n int) (int, error) {
 
 // sizeCheck validates that n elements of t occupy exactly nbytes.
 func sizeCheck(op string, t Type, n, nbytes int) error {
-	want, err := QuantizedSize(t, n)
+	want, err := t.RowSize(int64(n))
 	if err != nil {
-		return fmt.Errorf("tensor: %s %v: %w", op, t, err)
+		return fmt.Errorf("tensor: %s: %w", op, err)
 	}
-	if nbytes != want {
+	if int64(nbytes) != want {
 		return fmt.Errorf("tensor: %s %v: %d elements need %d bytes, got %d", op, t, n, want, nbytes)
 	}
 	return nil

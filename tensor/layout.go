@@ -5,7 +5,13 @@
 // dequantization produces the same float32 bits as ggml's to_float, and a quantization
 // produces the same bytes as ggml_quantize_chunk without an importance matrix (the
 // quantize_row_*_ref functions). The code is the slow, obvious reference that kernels are
-// tested against, not the fast path.
+// tested against, not the fast path. The goldens in testdata/quant (produced by ggml)
+// pin every dequantizer and every quantizer except Q8_1 and Q8_K, which have no ggml file
+// golden and are checked by hand-worked blocks and invariants instead.
+//
+// Bit-exactness rests on evaluating float32 operations in ggml's order, one rounding per
+// operation (ggml-base is built without FMA contraction); the code writes float32(a*b)
+// wherever Go could otherwise fuse a product into a following add.
 //
 // # Block layouts
 //
