@@ -183,13 +183,15 @@ func kquantAcc(acc *[8]float32, q *[256]int32, sc []int32, xb []byte, d float32)
 	}
 }
 
-// kquantMins returns Σ_j m_j·(bsums[2j]+bsums[2j+1]) for the 8 sub-blocks of 32.
+// kquantMins returns Σ_j m_j·(bsums[2j]+bsums[2j+1]) for the 8 sub-blocks of 32. The pair sum
+// wraps to int16 as the AVX2 kernel's VPHADDW does; for activations from QuantizeQ8_K
+// (|bsum| ≤ 16·127) it never wraps, so this is the exact sum.
 func kquantMins(m *[8]int32, xb []byte) int32 {
 	var s int32
 	for j := 0; j < 8; j++ {
 		b0 := int32(int16(uint16(xb[260+4*j]) | uint16(xb[261+4*j])<<8))
 		b1 := int32(int16(uint16(xb[262+4*j]) | uint16(xb[263+4*j])<<8))
-		s += m[j] * (b0 + b1)
+		s += m[j] * int32(int16(b0+b1))
 	}
 	return s
 }

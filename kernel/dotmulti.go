@@ -16,7 +16,7 @@ import "fmt"
 
 func checkRows(name string, n, bs, wb int, w []byte, wstride, rows int) {
 	need := n / bs * wb
-	if n%bs != 0 || wstride < need || (rows > 0 && len(w) < (rows-1)*wstride+need) {
+	if n%bs != 0 || (rows > 1 && wstride < need) || (rows > 0 && len(w) < (rows-1)*wstride+need) {
 		panic(fmt.Sprintf("kernel: %s: n=%d, %d rows of stride %d need %d bytes of %d-byte rows, have %d",
 			name, n, rows, wstride, (rows-1)*wstride+need, need, len(w)))
 	}
