@@ -1,0 +1,50 @@
+// Command golem runs GGUF language models: generate text, chat, serve an OpenAI-compatible
+// API, inspect and download models, and benchmark.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRoot()
+	if err := root.ExecuteContext(ctx); err != nil {
+		if !errors.Is(err, errSilent) {
+			fmt.Fprintln(os.Stderr, "golem:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// errSilent marks an error already reported to the user.
+var errSilent = errors.New("reported")
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "golem",
+		Short:         "Run GGUF language models on the CPU: generate, chat, serve, inspect, benchmark",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newRunCmd(), newChatCmd(), newInspectCmd(), newTokenizeCmd(), newPullCmd())
+	for _, c := range extraCommands {
+		root.AddCommand(c())
+	}
+	return root
+}
+
+// extraCommands lets other files of this package add subcommands (serve, bench).
+var extraCommands []func() *cobra.Command

@@ -1,0 +1,178 @@
+// Package golem runs large language models from GGUF files (the format of llama.cpp and
+// ollama) in pure Go: load a model, tokenize, render its chat template and generate text
+// with the same tokens llama.cpp would give.
+//
+//	m, err := golem.Load("model.gguf", golem.Options{})
+//	if err != nil { … }
+//	defer m.Close()
+//	res, err := m.Generate(ctx, "Once upon a time", golem.GenerateOptions{MaxTokens: 64},
+//		func(t golem.Token) error { fmt.Print(t.Text); return nil })
+//
+// A Model runs one generation at a time; serve many users with package engine
+// (`golem serve`).
+package golem
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/golem-llm/golem/chat"
+	"github.com/golem-llm/golem/gguf"
+	"github.com/golem-llm/golem/model"
+	"github.com/golem-llm/golem/tokenizer"
+)
+
+// DefaultModelName names the model embedded in the binary (see models/README.md).
+const DefaultModelName = "stories260K"
+
+//go:embed models/stories260K.gguf
+var defaultModel []byte
+
+// DefaultModelBytes returns the embedded stories260K GGUF (Karpathy's tinyllamas, MIT).
+func DefaultModelBytes() []byte { return defaultModel }
+
+// Options tune Load.
+type Options struct {
+	Threads int    // compute threads; ≤ 0 means all cores
+	Context int    // context size in tokens; ≤ 0 means the model's training context (capped at 4096)
+	KVType  string // K/V cache type: "f16" (default), "f32"
+}
+
+// Model is a loaded model with its tokenizer and chat template. Methods that generate must
+// not be called concurrently.
+type Model struct {
+	Name      string
+	file      *gguf.File
+	net       *model.Model
+	tok       *tokenizer.Tokenizer
+	tmpl      *chat.Template
+	nCtx      int
+	kvF16     bool
+	ownedFile bool
+}
+
+// Load opens a GGUF file and prepares it for generation. Errors name the file and what in it
+// is missing or unsupported.
+func Load(path string, opt Options) (*Model, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := fromFile(f, path, opt)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	m.ownedFile = true
+	return m, nil
+}
+
+// LoadBytes loads a model from a GGUF image in memory (copied once so tensor data is
+// aligned for the kernels).
+func LoadBytes(name string, data []byte, opt Options) (*Model, error) {
+	// An 8-byte aligned copy: embedded data carries no alignment guarantee.
+	buf := make([]uint64, (len(data)+7)/8)
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(buf))), len(buf)*8)[:len(data)]
+	copy(b, data)
+	f, err := gguf.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return fromFile(f, name, opt)
+}
+
+// LoadDefault loads the embedded default model (stories260K).
+func LoadDefault(opt Options) (*Model, error) {
+	return LoadBytes(DefaultModelName, defaultModel, opt)
+}
+
+func fromFile(f *gguf.File, name string, opt Options) (*Model, error) {
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		return nil, err
+	}
+	net, err := model.Load(f, model.Options{Threads: opt.Threads})
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Name: name, file: f, net: net, tok: tok}
+	if src, ok := f.String("tokenizer.chat_template"); ok && src != "" {
+		if m.tmpl, err = chat.New(src); err != nil {
+			net.Close()
+			return nil, fmt.Errorf("tokenizer.chat_template: %w", err)
+		}
+	}
+	m.nCtx = opt.Context
+	if m.nCtx <= 0 {
+		m.nCtx = min(net.NCtxTrain, 4096)
+	}
+	switch opt.KVType {
+	case "", "f16":
+		m.kvF16 = true
+	case "f32":
+	default:
+		net.Close()
+		return nil, fmt.Errorf("KV cache type %q is not supported by golem run (supported: f16, f32)", opt.KVType)
+	}
+	return m, nil
+}
+
+// Close releases the model's threads and file mapping.
+func (m *Model) Close() error {
+	m.net.Close()
+	if m.ownedFile {
+		return m.file.Close()
+	}
+	return nil
+}
+
+// Net returns the underlying transformer (for engines and tools).
+func (m *Model) Net() *model.Model { return m.net }
+
+// Tokenizer returns the model's tokenizer.
+func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
+
+// File returns the model's GGUF file.
+func (m *Model) File() *gguf.File { return m.file }
+
+// ContextSize returns the context size in tokens generation uses.
+func (m *Model) ContextSize() int { return m.nCtx }
+
+// Tokenize turns text into token ids. addSpecial adds BOS/EOS as the model's metadata asks;
+// parseSpecial turns special-token text (e.g. "<|im_start|>") into its token.
+func (m *Model) Tokenize(text string, addSpecial, parseSpecial bool) ([]int32, error) {
+	return m.tok.Encode(text, addSpecial, parseSpecial)
+}
+
+// Detokenize turns token ids into text (special tokens rendered).
+func (m *Model) Detokenize(ids []int32) string { return m.tok.Decode(ids, true) }
+
+// ErrNoTemplate is returned by ChatTemplate users when the model has no chat template and
+// none was chosen; Chat then uses ChatML.
+var ErrNoTemplate = errors.New("golem: model has no chat template")
+
+// Template returns the model's chat template, or ChatML when the file has none.
+func (m *Model) Template() *chat.Template {
+	if m.tmpl != nil {
+		return m.tmpl
+	}
+	return chat.ChatML()
+}
+
+// HasTemplate reports whether the file carries tokenizer.chat_template.
+func (m *Model) HasTemplate() bool { return m.tmpl != nil }
+
+// RenderChat renders messages with the model's chat template (ChatML when it has none), with
+// the generation prompt for the assistant's turn appended when addGenerationPrompt is set.
+func (m *Model) RenderChat(msgs []chat.Message, addGenerationPrompt bool) (string, error) {
+	bos, eos := "", ""
+	if id := m.tok.BOS(); id >= 0 {
+		bos = m.tok.Piece(id)
+	}
+	if id := m.tok.EOS(); id >= 0 {
+		eos = m.tok.Piece(id)
+	}
+	return m.Template().Render(msgs, chat.Options{AddGenerationPrompt: addGenerationPrompt, BOSToken: bos, EOSToken: eos})
+}
