@@ -21,7 +21,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 )
 
-// maxRedirects bounds the same-origin redirects followed by the metadata
+// maxRedirects bounds the relative redirects followed by the metadata
 // request (renamed repositories redirect within the hub).
 const maxRedirects = 10
 
@@ -116,12 +116,13 @@ func (c *Client) resolveURL(ref Ref, file string) string {
 		"/resolve/" + url.PathEscape(ref.revision()) + "/" + strings.Join(segs, "/")
 }
 
-// head asks the hub for a file's metadata without following redirects off
-// the hub: for an LFS file the hub answers 302 to a CDN with X-Linked-Etag
-// (sha256) and X-Linked-Size, the CDN URL becomes the download URL. Redirects
-// within the endpoint's origin (a renamed repository) are followed. The first
-// X-Linked-* values seen win; ETag and Content-Length of the final response
-// are the fallback.
+// head asks the hub for a file's metadata. For an LFS file the hub answers
+// 302 with an absolute Location (the CDN), X-Linked-Etag (sha256) and
+// X-Linked-Size; the Location becomes the download URL without being
+// requested here. Relative redirects (a renamed repository) are followed, as
+// huggingface_hub's _request_wrapper(follow_relative_redirects=True) does.
+// The first X-Linked-* values seen win; ETag and Content-Length of a final 2xx
+// response are the fallback.
 func (c *Client) head(ctx context.Context, ref Ref, file string) (fileMeta, error) {
 	hc := *c.httpClient()
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -157,8 +158,8 @@ func (c *Client) head(ctx context.Context, ref Ref, file string) (fileMeta, erro
 			if err != nil {
 				return m, fmt.Errorf("hub: %s: bad redirect %q: %w", what, loc, err)
 			}
-			if !c.sameOrigin(next) {
-				m.url = next.String()
+			if u, _ := url.Parse(loc); u != nil && u.Host != "" {
+				m.url = next.String() // absolute: the CDN, download from there
 				return m, nil
 			}
 			cur = next.String()

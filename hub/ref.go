@@ -81,7 +81,8 @@ func (r Ref) revision() string {
 // local path when it exists on disk, starts with "/", "./", "../" or "~/", or
 // ends in ".gguf" and has no ':' (so "org/repo:x.gguf" is remote). Otherwise it
 // must be org/repo[@revision][:FILE.gguf|:TAG]. Names may use letters, digits,
-// '-', '_' and '.' (the hub's rule); errors say which part is malformed.
+// '-', '_' and '.' (the hub's rule), a tag the same but '.'; errors say which
+// part is malformed.
 func ParseRef(s string) (Ref, error) {
 	orig := s
 	s = strings.TrimSpace(s)
@@ -139,7 +140,7 @@ func ParseRef(s string) (Ref, error) {
 		return r, nil
 	}
 	for _, c := range tag {
-		if !nameChar(c) {
+		if !nameChar(c) || c == '.' {
 			return bad("quantization tag %q has character %q (a file must end in .gguf)", tag, c)
 		}
 	}
