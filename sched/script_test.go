@@ -34,6 +34,7 @@ import (
 //	expect finished r1=length r2=stop                  last update's finished requests (or "none")
 //	expect table r1=0,1,2 / ref 0=2 1=1                block table / block reference counts
 //	expect running r1 r2 / waiting r3                  queues in order (or "none")
+//	expect stats prompt=30 decode=4 preemptions=1      cumulative counters (any subset)
 //
 // After every command the invariants of checkInvariants are checked.
 
@@ -317,6 +318,20 @@ func (sc *script) expect(what string, args []string) {
 				return strconv.Itoa(sc.kv.NumUsed())
 			}
 			sc.fatalf("unknown blocks key %q", k)
+			return ""
+		})
+	case "stats":
+		st := sc.s.Stats()
+		got = sc.pairs(args, func(k string) string {
+			switch k {
+			case "prompt":
+				return strconv.Itoa(st.PromptTokens)
+			case "decode":
+				return strconv.Itoa(st.DecodeTokens)
+			case "preemptions":
+				return strconv.Itoa(st.Preemptions)
+			}
+			sc.fatalf("unknown stats key %q", k)
 			return ""
 		})
 	case "ref":
