@@ -18,7 +18,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/golem-llm/golem/gguf"
 	"github.com/golem-llm/golem/tensor"
@@ -283,8 +286,10 @@ func Write(w io.Writer, cfg Config, vocab *gguf.File) error {
 	return nil
 }
 
-// fill returns the function that draws the tensor's values and encodes them into dst,
-// a chunk of whole rows at a time (rows quantize independently in ggml).
+// fill returns the function that draws the tensor's values and encodes them into dst.
+// Rows are drawn and quantized in fixed chunks (rows quantize independently in ggml), each
+// chunk from its own stream seeded by (seed, name, chunk index), so the bytes do not depend
+// on how many goroutines share the work.
 func (sp spec) fill(seed uint64) func(dst []byte) error {
 	return func(dst []byte) error {
 		if sp.fixed != nil {
@@ -292,7 +297,7 @@ func (sp spec) fill(seed uint64) func(dst []byte) error {
 		}
 		h := fnv.New64a()
 		h.Write([]byte(sp.name))
-		rng := rand.New(rand.NewPCG(seed, h.Sum64()))
+		stream := h.Sum64()
 		ne0 := int(sp.dims[0])
 		rows := 1
 		for _, d := range sp.dims[1:] {
@@ -303,18 +308,37 @@ func (sp spec) fill(seed uint64) func(dst []byte) error {
 			return err
 		}
 		chunk := max(1, (1<<16)/ne0) // rows per chunk: about 256 KiB of float32
-		buf := make([]float32, min(chunk, rows)*ne0)
-		for r := 0; r < rows; r += chunk {
-			n := min(chunk, rows-r)
-			src := buf[:n*ne0]
-			for i := range src {
-				src[i] = float32(sp.mean + sp.scale*rng.NormFloat64())
-			}
-			if err := tensor.Quantize(sp.typ, src, dst[int64(r)*rowBytes:int64(r+n)*rowBytes]); err != nil {
-				return err
-			}
+		nChunks := (rows + chunk - 1) / chunk
+		workers := min(runtime.GOMAXPROCS(0), nChunks)
+		var next atomic.Int64
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		for wk := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				buf := make([]float32, min(chunk, rows)*ne0)
+				for {
+					c := int(next.Add(1) - 1)
+					if c >= nChunks {
+						return
+					}
+					r := c * chunk
+					n := min(chunk, rows-r)
+					rng := rand.New(rand.NewPCG(seed^uint64(c)*0x9e3779b97f4a7c15, stream))
+					src := buf[:n*ne0]
+					for i := range src {
+						src[i] = float32(sp.mean + sp.scale*rng.NormFloat64())
+					}
+					if err := tensor.Quantize(sp.typ, src, dst[int64(r)*rowBytes:int64(r+n)*rowBytes]); err != nil {
+						errs[wk] = err
+						return
+					}
+				}
+			}()
 		}
-		return nil
+		wg.Wait()
+		return errors.Join(errs...)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -290,6 +291,14 @@ func TestDeterministicAndPerTensor(t *testing.T) {
 	}
 	if !bytes.Equal(a.Bytes(), b.Bytes()) {
 		t.Fatal("same config and seed gave different files")
+	}
+	// The bytes must not depend on the number of goroutines that fill the tensors.
+	prev := runtime.GOMAXPROCS(1)
+	var one bytes.Buffer
+	err := Write(&one, cfg, vocab)
+	runtime.GOMAXPROCS(prev)
+	if err != nil || !bytes.Equal(a.Bytes(), one.Bytes()) {
+		t.Fatalf("GOMAXPROCS 1 gave a different file (%v)", err)
 	}
 	cfg2 := cfg
 	cfg2.Seed++
