@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/golem-llm/golem"
@@ -33,7 +32,7 @@ file has none). Commands: /reset clears the conversation, /exit (or Ctrl-D) quit
 				return err
 			}
 			defer m.Close()
-			return chatLoop(cmd, m, os.Stdin, os.Stdout, system, n, &sf)
+			return chatLoop(cmd, m, cmd.InOrStdin(), cmd.OutOrStdout(), system, n, &sf)
 		},
 	}
 	mf.add(c)
@@ -54,7 +53,7 @@ func chatLoop(cmd *cobra.Command, m *golem.Model, in io.Reader, out io.Writer, s
 	}
 	reset()
 	if !m.HasTemplate() {
-		fmt.Fprintln(os.Stderr, "golem: the model has no chat template; using ChatML")
+		fmt.Fprintln(cmd.ErrOrStderr(), "golem: the model has no chat template; using ChatML")
 	}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)

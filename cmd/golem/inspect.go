@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
@@ -42,11 +41,11 @@ func newInspectCmd() *cobra.Command {
 			defer f.Close()
 			info := inspect(f, name)
 			if asJSON {
-				enc := json.NewEncoder(os.Stdout)
+				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(info)
 			}
-			info.print(os.Stdout, showTensors, f)
+			info.print(cmd.OutOrStdout(), showTensors, f)
 			return nil
 		},
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/golem-llm/golem/hub"
 	"github.com/spf13/cobra"
@@ -29,7 +28,7 @@ HF_ENDPOINT and HF_TOKEN are honoured as the Hugging Face tools do. Prints the l
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(os.Stdout, path)
+			fmt.Fprintln(cmd.OutOrStdout(), path)
 			return nil
 		},
 	}

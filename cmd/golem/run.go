@@ -73,8 +73,14 @@ Decoding is greedy by default (--temp 0), so the same prompt gives the same text
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if !cmd.Flags().Changed("prompt") {
-				if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice == 0 {
-					b, err := io.ReadAll(io.LimitReader(os.Stdin, 64<<20))
+				in := cmd.InOrStdin()
+				if f, ok := in.(*os.File); ok {
+					if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice != 0 {
+						in = nil // a terminal: no prompt given
+					}
+				}
+				if in != nil {
+					b, err := io.ReadAll(io.LimitReader(in, 64<<20))
 					if err != nil {
 						return fmt.Errorf("reading the prompt from standard input: %w", err)
 					}
@@ -97,7 +103,7 @@ Decoding is greedy by default (--temp 0), so the same prompt gives the same text
 				}
 			}
 			opt := golem.GenerateOptions{MaxTokens: n, Sampling: sf.params(), Stop: sf.stop, Logprobs: topN, NoBOS: noBOS, IgnoreEOS: ignoreEO}
-			out := bufio.NewWriter(os.Stdout)
+			out := bufio.NewWriter(cmd.OutOrStdout())
 			defer out.Flush()
 			var toks []jsonToken
 			res, err := m.Generate(ctx, prompt, opt, func(t golem.Token) error {
@@ -125,7 +131,7 @@ Decoding is greedy by default (--temp 0), so the same prompt gives the same text
 				out.WriteString("\n")
 			}
 			out.Flush()
-			fmt.Fprintf(os.Stderr, "\nprompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | finish: %s\n",
+			fmt.Fprintf(cmd.ErrOrStderr(), "\nprompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | finish: %s\n",
 				len(res.Prompt), res.PrefillTokensPerSecond(), len(res.Tokens), res.DecodeTokensPerSecond(), res.FinishReason)
 			return nil
 		},

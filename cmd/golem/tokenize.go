@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/golem-llm/golem"
@@ -49,7 +48,7 @@ prints one object per line: {"text":…, "ids":[…]} (with "pieces" when --verb
 			if err != nil {
 				return err
 			}
-			out := bufio.NewWriter(os.Stdout)
+			out := bufio.NewWriter(cmd.OutOrStdout())
 			defer out.Flush()
 			for _, text := range args {
 				ids, err := tok.Encode(text, !noBOS, special)
