@@ -120,3 +120,13 @@ func dotColsQ8_0(n int, w []byte, x []byte, xstride int, out []float32) {
 func dotColsQ4_0(n int, w []byte, x []byte, xstride int, out []float32) {
 	dotCols(dotQ4_0, n, w, x, xstride, out)
 }
+
+//go:noescape
+func streamReadAVX2(p *byte, n int) uint64
+
+func streamRead(b []byte) uint64 {
+	if useAVX2 {
+		return streamReadAVX2(bptr(b), len(b))
+	}
+	return streamReadRef(b)
+}

@@ -25,3 +25,5 @@ func dotColsQ8_0(n int, w []byte, x []byte, xstride int, out []float32) {
 func dotColsQ4_0(n int, w []byte, x []byte, xstride int, out []float32) {
 	dotCols(dotQ4_0, n, w, x, xstride, out)
 }
+
+func streamRead(b []byte) uint64 { return streamReadRef(b) }

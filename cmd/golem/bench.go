@@ -254,7 +254,7 @@ func weightBytes(net *model.Model) (int64, string) {
 }
 
 func printBench(w io.Writer, r *benchReport) {
-	fmt.Fprintf(w, "model: %s (%s), weights %.2f GiB read per token\n", r.Model, r.Types, float64(r.WeightBytes)/(1<<30))
+	fmt.Fprintf(w, "model: %s (%s), %.1f MB of weights read per token\n", r.Model, r.Types, float64(r.WeightBytes)/1e6)
 	if r.MemBWGBs > 0 {
 		fmt.Fprintf(w, "read bandwidth: %.1f GB/s\n", r.MemBWGBs)
 	}
