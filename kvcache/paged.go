@@ -1,0 +1,260 @@
+package kvcache
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/golem-llm/golem/gguf"
+	"github.com/golem-llm/golem/kernel"
+	"github.com/golem-llm/golem/tensor"
+)
+
+// DefaultType is the storage type of K/V rows when serving: F16 (as llama.cpp's default
+// cache_type_k/v).
+const DefaultType = gguf.TypeF16
+
+// PagedConfig sizes a Paged cache.
+type PagedConfig struct {
+	NLayer    int       // n_layer
+	NHeadKV   int       // n_head_kv
+	HeadDim   int       // n_embd_head_k (= n_embd_head_v)
+	BlockSize int       // token positions per block; 0 means DefaultBlockSize
+	Type      gguf.Type // F32, F16 or Q8_0 (HeadDim a multiple of 32); use DefaultType unless testing
+	Budget    int64     // bytes of K/V storage; the cache holds Budget / BlockBytes() blocks
+}
+
+// BlockBytes is the size of one block: 2 (K and V) · n_layer · block_size · n_head_kv ·
+// head_dim · bytes per element of Type (Q8_0: 34 bytes per 32 elements). It returns an error
+// for a non-positive dimension or an unsupported type.
+func (c PagedConfig) BlockBytes() (int64, error) {
+	if c.NLayer < 1 || c.NHeadKV < 1 || c.HeadDim < 1 || c.BlockSize < 0 {
+		return 0, fmt.Errorf("kvcache: paged: n_layer %d, n_head_kv %d, head_dim %d, block size %d: all must be positive", c.NLayer, c.NHeadKV, c.HeadDim, c.BlockSize)
+	}
+	switch c.Type {
+	case gguf.TypeF32, gguf.TypeF16:
+	case gguf.TypeQ8_0:
+		if c.HeadDim%32 != 0 {
+			return 0, fmt.Errorf("kvcache: paged: Q8_0 needs head_dim a multiple of 32, got %d", c.HeadDim)
+		}
+	default:
+		return 0, fmt.Errorf("kvcache: paged: storage type %v not supported (F32, F16, Q8_0)", c.Type)
+	}
+	bs := c.BlockSize
+	if bs == 0 {
+		bs = DefaultBlockSize
+	}
+	row, err := c.Type.RowSize(int64(c.NHeadKV) * int64(c.HeadDim))
+	if err != nil {
+		return 0, fmt.Errorf("kvcache: paged: %w", err)
+	}
+	b := 2 * int64(c.NLayer) * int64(bs) * row
+	if b/2/int64(c.NLayer)/int64(bs) != row {
+		return 0, fmt.Errorf("kvcache: paged: block size overflows")
+	}
+	return b, nil
+}
+
+// Paged is the K/V storage of the serving engine: model.KV over the blocks of a Manager.
+// Sequence seq's position p lives in block Blocks().Table(seq)[p / BlockSize] at slot
+// p % BlockSize; the engine (via sched) gives sequences their tables before Forward.
+//
+// Layout of block b (bytes, from b·BlockBytes): for each layer il, BlockSize K rows then
+// BlockSize V rows, each row n_head_kv·head_dim elements of Type (ggml's row encoding:
+// tensor.Quantize), so one layer's K/V of a block is contiguous.
+//
+// Not safe for concurrent use (Attend uses scratch buffers): the engine goroutine owns it.
+type Paged struct {
+	cfg      PagedConfig
+	m        *Manager
+	data     []byte
+	rowElems int
+	rowBytes int
+	blkBytes int
+	bs       int
+
+	// scratch for Attend
+	kf, vf, sc  []float32
+	mx, sum, ac []float32
+}
+
+// NewPaged allocates a paged cache of cfg.Budget / BlockBytes blocks and its Manager.
+// Errors: bad dimensions or type, or a budget below one block.
+func NewPaged(cfg PagedConfig) (*Paged, error) {
+	bb, err := cfg.BlockBytes()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.BlockSize == 0 {
+		cfg.BlockSize = DefaultBlockSize
+	}
+	if cfg.Budget < bb {
+		return nil, fmt.Errorf("kvcache: paged: budget of %d bytes is below one block (%d bytes)", cfg.Budget, bb)
+	}
+	n := cfg.Budget / bb
+	if n > math.MaxInt32 || n*bb > math.MaxInt {
+		return nil, fmt.Errorf("kvcache: paged: budget of %d bytes is too large", cfg.Budget)
+	}
+	m, err := NewManager(int(n), cfg.BlockSize)
+	if err != nil {
+		return nil, err
+	}
+	rowElems := cfg.NHeadKV * cfg.HeadDim
+	rowBytes, _ := cfg.Type.RowSize(int64(rowElems))
+	return &Paged{
+		cfg:      cfg,
+		m:        m,
+		data:     make([]byte, n*bb),
+		rowElems: rowElems,
+		rowBytes: int(rowBytes),
+		blkBytes: int(bb),
+		bs:       cfg.BlockSize,
+	}, nil
+}
+
+// Blocks returns the block manager (give it to sched.New).
+func (p *Paged) Blocks() *Manager { return p.m }
+
+// Type returns the storage type of the rows.
+func (p *Paged) Type() gguf.Type { return p.cfg.Type }
+
+// Bytes returns the bytes of K/V storage (NumBlocks · BlockBytes ≤ Budget).
+func (p *Paged) Bytes() int64 { return int64(len(p.data)) }
+
+// rows returns the bytes of rows slot … slot+n-1 of layer il's K (v=false) or V in block id.
+func (p *Paged) rows(id, il int, v bool, slot, n int) []byte {
+	off := id*p.blkBytes + il*2*p.bs*p.rowBytes + slot*p.rowBytes
+	if v {
+		off += p.bs * p.rowBytes
+	}
+	return p.data[off : off+n*p.rowBytes]
+}
+
+func (p *Paged) table(op string, il, seq, pos, n int) []int {
+	if il < 0 || il >= p.cfg.NLayer {
+		panic(fmt.Sprintf("kvcache: %s: layer %d out of range [0,%d)", op, il, p.cfg.NLayer))
+	}
+	t := p.m.Table(seq)
+	if t == nil {
+		panic(fmt.Sprintf("kvcache: %s: sequence %d has no block table", op, seq))
+	}
+	if pos < 0 || n < 0 || pos+n > len(t)*p.bs {
+		panic(fmt.Sprintf("kvcache: %s: sequence %d positions %d…%d beyond its %d blocks of %d", op, seq, pos, pos+n-1, len(t), p.bs))
+	}
+	return t
+}
+
+// Store writes the K and V rows of n tokens of seq at positions pos … pos+n-1 in layer il
+// (model.KV). k and v hold n rows of n_head_kv·head_dim float32 (token-major), converted to the
+// storage type. It panics if seq has no table covering the positions (an engine bug).
+func (p *Paged) Store(il, seq, pos, n int, k, v []float32) {
+	t := p.table("Store", il, seq, pos, n)
+	re := p.rowElems
+	if len(k) < n*re || len(v) < n*re {
+		panic(fmt.Sprintf("kvcache: Store: %d rows of %d need %d floats, k has %d, v has %d", n, re, n*re, len(k), len(v)))
+	}
+	for i := 0; i < n; {
+		q := pos + i
+		slot := q % p.bs
+		cnt := min(n-i, p.bs-slot) // rows in this block
+		id := t[q/p.bs]
+		// Sizes are exact by construction, so the conversion cannot fail.
+		_ = tensor.Quantize(p.cfg.Type, k[i*re:(i+cnt)*re], p.rows(id, il, false, slot, cnt))
+		_ = tensor.Quantize(p.cfg.Type, v[i*re:(i+cnt)*re], p.rows(id, il, true, slot, cnt))
+		i += cnt
+	}
+}
+
+// Attend computes causal attention for n query rows of seq at positions pos … pos+n-1 in
+// layer il (model.KV): for query head h and its KV head g = h / (NHead/NHeadKV),
+// out_h = Σ_j softmax_j(scale · q_h·k_j,g) · v_j,g over positions j = 0 … pos+i. The softmax is
+// computed online over the sequence's blocks (FlashAttention, Dao et al. 2022: a running max
+// and sum rescale the partial output), in float32, blocks in position order. q and out hold n
+// rows of NHead·HeadDim float32. It panics on an engine bug (no table, shape mismatch).
+func (p *Paged) Attend(il, seq, pos, n int, q, out []float32, shape kernel.AttnShape) {
+	t := p.table("Attend", il, seq, pos, n)
+	hd, nh, nkv := shape.HeadDim, shape.NHead, shape.NHeadKV
+	if hd != p.cfg.HeadDim || nkv != p.cfg.NHeadKV || nh < nkv || nh%nkv != 0 {
+		panic(fmt.Sprintf("kvcache: Attend: shape %+v does not match the cache (n_head_kv %d, head_dim %d)", shape, p.cfg.NHeadKV, p.cfg.HeadDim))
+	}
+	if len(q) < n*nh*hd || len(out) < n*nh*hd {
+		panic(fmt.Sprintf("kvcache: Attend: %d rows of %d need %d floats, q has %d, out has %d", n, nh*hd, n*nh*hd, len(q), len(out)))
+	}
+	if n == 0 {
+		return
+	}
+	gq := nh / nkv
+	re := p.rowElems
+	p.kf = grow(p.kf, p.bs*re)
+	p.vf = grow(p.vf, p.bs*re)
+	p.sc = grow(p.sc, p.bs)
+	p.mx = grow(p.mx, n*nh)
+	p.sum = grow(p.sum, n*nh)
+	p.ac = grow(p.ac, n*nh*hd)
+	for i := range p.mx[:n*nh] {
+		p.mx[i] = float32(math.Inf(-1))
+		p.sum[i] = 0
+	}
+	clear(p.ac[:n*nh*hd])
+	last := pos + n - 1 // last position any query sees
+	for b := 0; b*p.bs <= last; b++ {
+		start := b * p.bs
+		cnt := min(p.bs, last+1-start)
+		_ = tensor.Dequantize(p.cfg.Type, p.rows(t[b], il, false, 0, cnt), p.kf[:cnt*re])
+		_ = tensor.Dequantize(p.cfg.Type, p.rows(t[b], il, true, 0, cnt), p.vf[:cnt*re])
+		for i := 0; i < n; i++ {
+			qpos := pos + i
+			if qpos < start {
+				continue
+			}
+			m := min(cnt, qpos+1-start) // causal: positions start … qpos
+			for h := 0; h < nh; h++ {
+				g := h / gq
+				qh := q[(i*nh+h)*hd : (i*nh+h+1)*hd]
+				s := p.sc[:m]
+				bmax := float32(math.Inf(-1))
+				for j := 0; j < m; j++ {
+					kj := p.kf[j*re+g*hd : j*re+(g+1)*hd]
+					var d float32
+					for x, qv := range qh {
+						d += qv * kj[x]
+					}
+					d *= shape.Scale
+					s[j] = d
+					bmax = max(bmax, d)
+				}
+				st := i*nh + h
+				acc := p.ac[st*hd : (st+1)*hd]
+				mNew := max(p.mx[st], bmax)
+				if r := float32(math.Exp(float64(p.mx[st] - mNew))); r != 1 {
+					p.sum[st] *= r
+					for x := range acc {
+						acc[x] *= r
+					}
+				}
+				p.mx[st] = mNew
+				for j := 0; j < m; j++ {
+					w := float32(math.Exp(float64(s[j] - mNew)))
+					p.sum[st] += w
+					vj := p.vf[j*re+g*hd : j*re+(g+1)*hd]
+					for x := range acc {
+						acc[x] += w * vj[x]
+					}
+				}
+			}
+		}
+	}
+	for st := 0; st < n*nh; st++ {
+		inv := 1 / p.sum[st]
+		o := out[st*hd : (st+1)*hd]
+		for x, a := range p.ac[st*hd : (st+1)*hd] {
+			o[x] = a * inv
+		}
+	}
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
