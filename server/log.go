@@ -1,0 +1,112 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// reqLog collects what the request log line reports beyond status and duration.
+type reqLog struct {
+	model            string
+	id               string
+	stream           bool
+	choices          int
+	promptTokens     int
+	completionTokens int
+	cachedTokens     int
+	ttft             time.Duration
+	finish           string
+	errMsg           string
+}
+
+// statusWriter records the status and size of a response. Unwrap lets http.ResponseController
+// reach the connection (Flush, SetWriteDeadline).
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) logRequest(r *http.Request, w *statusWriter, rl *reqLog, d time.Duration) {
+	status := w.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	} else if r.URL.Path == "/health" || r.URL.Path == "/metrics" {
+		level = slog.LevelDebug // probes would drown the log
+	}
+	if !s.log.Enabled(context.Background(), level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status),
+		slog.Duration("duration", d), slog.Int64("bytes", w.bytes), slog.String("remote", r.RemoteAddr),
+		slog.String("request_id", w.Header().Get("X-Request-Id")),
+	}
+	if rl.id != "" {
+		attrs = append(attrs, slog.String("id", rl.id), slog.Bool("stream", rl.stream), slog.Int("choices", rl.choices),
+			slog.Int("prompt_tokens", rl.promptTokens), slog.Int("cached_tokens", rl.cachedTokens),
+			slog.Int("completion_tokens", rl.completionTokens))
+		if rl.ttft > 0 {
+			attrs = append(attrs, slog.Duration("ttft", rl.ttft))
+		}
+		if rl.finish != "" {
+			attrs = append(attrs, slog.String("finish_reason", rl.finish))
+		}
+	}
+	if rl.errMsg != "" {
+		attrs = append(attrs, slog.String("error", rl.errMsg))
+	}
+	s.log.LogAttrs(context.Background(), level, "request", attrs...)
+}
+
+// fail writes e and notes it for the log line.
+func (s *Server) fail(w http.ResponseWriter, rl *reqLog, e *apiError) {
+	rl.errMsg = e.Message
+	writeError(w, e)
+}
+
+// writeJSON writes v as a 200 JSON response, first extending the write deadline (generation
+// may have taken longer than WriteTimeout).
+func (s *Server) writeJSON(w http.ResponseWriter, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, errInternal("encoding the response: "+err.Error()))
+		return
+	}
+	s.extendWrite(w)
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(append(b, '\n'))
+}
+
+// extendWrite moves the connection's write deadline WriteTimeout ahead.
+func (s *Server) extendWrite(w http.ResponseWriter) {
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
