@@ -32,6 +32,9 @@ const DefaultAlignment = 32
 // MaxDims is the most dimensions a tensor may have (GGML_MAX_DIMS).
 const MaxDims = 4
 
+// prealloc caps slices and maps sized from a count in the file before the entries are read.
+const prealloc = 1024
+
 // maxArrayDepth bounds nested arrays so hostile files cannot exhaust the stack.
 const maxArrayDepth = 16
 
@@ -303,13 +306,15 @@ func (r *reader) parse(f *File) error {
 		return fmt.Errorf("gguf: %w", err)
 	}
 
-	f.KVs = make([]KV, 0, nKV)
-	f.kvIndex = make(map[string]int, nKV)
+	// Counts only bound the loops; storage grows with what was actually parsed, so a
+	// lying count in a large file cannot make a large allocation up front.
+	f.KVs = make([]KV, 0, min(nKV, prealloc))
+	f.kvIndex = make(map[string]int, min(nKV, prealloc))
 	for i := range nKV {
 		at := r.pos
-		key, err := r.str(fmt.Sprintf("key of KV %d", i))
+		key, err := r.str("key")
 		if err != nil {
-			return fmt.Errorf("gguf: %w", err)
+			return fmt.Errorf("gguf: KV %d: %w", i, err)
 		}
 		if _, dup := f.kvIndex[key]; dup {
 			return fmt.Errorf("gguf: duplicate key %q at offset %d", key, at)
@@ -335,13 +340,14 @@ func (r *reader) parse(f *File) error {
 		f.Alignment = a
 	}
 
-	f.Tensors = make([]TensorInfo, nTensors)
-	f.tIndex = make(map[string]int, nTensors)
+	f.Tensors = make([]TensorInfo, 0, min(nTensors, prealloc))
+	f.tIndex = make(map[string]int, min(nTensors, prealloc))
 	for i := range nTensors {
 		at := r.pos
+		f.Tensors = append(f.Tensors, TensorInfo{})
 		t := &f.Tensors[i]
-		if t.Name, err = r.str(fmt.Sprintf("name of tensor %d", i)); err != nil {
-			return fmt.Errorf("gguf: %w", err)
+		if t.Name, err = r.str("name"); err != nil {
+			return fmt.Errorf("gguf: tensor %d: %w", i, err)
 		}
 		if _, dup := f.tIndex[t.Name]; dup {
 			return fmt.Errorf("gguf: duplicate tensor name %q at offset %d", t.Name, at)
@@ -478,37 +484,93 @@ func (r *reader) array(depth int) (Value, error) {
 	a := &array{elem: elem, n: n}
 	switch elem {
 	case String:
-		// Two passes: check every length, then copy all the bytes at once and slice the
-		// strings out of that one allocation (a 150k-entry vocabulary costs two allocations).
+		// Two passes: check every length (allocating nothing), then copy all the bytes at
+		// once and slice the strings out of that one allocation (a 150k-entry vocabulary
+		// costs two allocations).
 		start := r.pos
-		ranges := make([][2]int, n)
 		for i := range n {
-			s, e, err := r.stringBytes(fmt.Sprintf("array element %d", i))
-			if err != nil {
-				return Value{}, err
+			if _, _, err := r.stringBytes("array element"); err != nil {
+				return Value{}, fmt.Errorf("array element %d: %w", i, err)
 			}
-			ranges[i] = [2]int{s - start, e - start}
 		}
 		all := string(r.b[start:r.pos])
 		a.strs = make([]string, n)
-		for i, rg := range ranges {
-			a.strs[i] = all[rg[0]:rg[1]]
+		off := 0
+		for i := range n {
+			l := int(binary.LittleEndian.Uint64(r.b[start+off:]))
+			a.strs[i] = all[off+8 : off+8+l]
+			off += 8 + l
 		}
 	case Array:
-		a.vals = make([]Value, n)
+		// Nested arrays are checked without allocating, kept as their encoded bytes plus
+		// one offset per element, and decoded by Index: memory stays proportional to the
+		// file however many tiny arrays it packs.
+		start := r.pos
 		for i := range n {
-			v, err := r.value(Array, depth+1)
-			if err != nil {
+			if err := r.skip(Array, depth+1); err != nil {
 				return Value{}, fmt.Errorf("array element %d: %w", i, err)
 			}
-			a.vals[i] = v
 		}
+		end := r.pos
+		if end-start > math.MaxUint32 {
+			return Value{}, fmt.Errorf("array of arrays at offset %d: %d bytes, more than 4 GiB", start, end-start)
+		}
+		a.offs = make([]uint32, n)
+		r.pos = start
+		for i := range n {
+			a.offs[i] = uint32(r.pos - start)
+			r.skip(Array, depth+1) // checked above
+		}
+		a.raw = append([]byte(nil), r.b[start:end]...)
 	default:
 		sz := n * elem.fixedSize() // count checked n*minSize ≤ remaining
 		a.raw = append([]byte(nil), r.b[r.pos:r.pos+sz]...)
 		r.pos += sz
 	}
 	return Value{typ: Array, arr: a}, nil
+}
+
+// skip checks one value of type t like value does and moves past it, allocating nothing.
+func (r *reader) skip(t ValueType, depth int) error {
+	switch {
+	case t == String:
+		_, _, err := r.stringBytes("string")
+		return err
+	case t == Array:
+		at := r.pos
+		if depth >= maxArrayDepth {
+			return fmt.Errorf("arrays nested deeper than %d at offset %d", maxArrayDepth, at)
+		}
+		et, err := r.u32("array element type")
+		if err != nil {
+			return err
+		}
+		elem := ValueType(et)
+		if !elem.Valid() {
+			return fmt.Errorf("array of unknown value type %d at offset %d", et, at)
+		}
+		n, err := r.count("array length", elem.minSize())
+		if err != nil {
+			return err
+		}
+		if sz := elem.fixedSize(); sz > 0 {
+			r.pos += n * sz // count checked n*minSize ≤ remaining
+			return nil
+		}
+		for i := range n {
+			if err := r.skip(elem, depth+1); err != nil {
+				return fmt.Errorf("array element %d: %w", i, err)
+			}
+		}
+		return nil
+	case t.Valid():
+		if err := r.need(t.fixedSize(), t.String()); err != nil {
+			return err
+		}
+		r.pos += t.fixedSize()
+		return nil
+	}
+	return fmt.Errorf("unknown value type %d at offset %d", uint32(t), r.pos-4)
 }
 
 func alignUp(x, a uint64) uint64 { return (x + a - 1) / a * a }

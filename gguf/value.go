@@ -91,9 +91,10 @@ type Value struct {
 type array struct {
 	elem ValueType
 	n    int
-	raw  []byte   // fixed-size elements, little-endian, n*elem.fixedSize() bytes
+	raw  []byte   // fixed-size elements, little-endian, n*elem.fixedSize() bytes; or, with offs, parsed nested arrays
 	strs []string // elem == String
-	vals []Value  // elem == Array
+	vals []Value  // elem == Array, built by ArrayValue
+	offs []uint32 // elem == Array, parsed: where element i starts in raw
 	err  error    // set by ArrayValue when an element does not have type elem
 }
 
@@ -130,7 +131,13 @@ func (v Value) Index(i int) Value {
 	case String:
 		return StringValue(a.strs[i])
 	case Array:
-		return a.vals[i]
+		if a.offs == nil {
+			return a.vals[i]
+		}
+		// The bytes were checked by the reader, so this cannot fail.
+		r := &reader{b: a.raw, pos: int(a.offs[i])}
+		v, _ := r.array(0)
+		return v
 	}
 	sz := a.elem.fixedSize()
 	return scalarFromBytes(a.elem, a.raw[i*sz:])

@@ -227,6 +227,10 @@ func appendValue(b []byte, v Value) ([]byte, error) {
 				b = appendString(b, s)
 			}
 		case Array:
+			if a.offs != nil { // parsed: raw is already the elements' encoding
+				b = append(b, a.raw...)
+				break
+			}
 			for i, e := range a.vals {
 				var err error
 				if b, err = appendValue(b, e); err != nil {
