@@ -165,13 +165,13 @@ func (g *genParams) requests(prompt []int32) []engine.Request {
 // checkContext rejects a prompt that, with max_tokens, does not fit the context: the API never
 // truncates silently. promptParam names the parameter holding the prompt.
 func (g *genParams) checkContext(nPrompt, nCtx int, promptParam string) *apiError {
-	if g.maxTokens > 0 && nPrompt+g.maxTokens > nCtx {
-		e := badParam(g.maxParam, fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the prompt, %d for the completion). Please reduce the prompt or %s.", nCtx, nPrompt+g.maxTokens, nPrompt, g.maxTokens, g.maxParam))
+	if nPrompt >= nCtx {
+		e := badParam(promptParam, fmt.Sprintf("This model's maximum context length is %d tokens. However, the prompt has %d tokens, which leaves no room for the completion.", nCtx, nPrompt))
 		e.Code = strp("context_length_exceeded")
 		return e
 	}
-	if nPrompt >= nCtx {
-		e := badParam(promptParam, fmt.Sprintf("This model's maximum context length is %d tokens. However, the prompt has %d tokens, which leaves no room for the completion.", nCtx, nPrompt))
+	if g.maxTokens > 0 && nPrompt+g.maxTokens > nCtx {
+		e := badParam(g.maxParam, fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the prompt, %d for the completion). Please reduce the prompt or %s.", nCtx, nPrompt+g.maxTokens, nPrompt, g.maxTokens, g.maxParam))
 		e.Code = strp("context_length_exceeded")
 		return e
 	}
