@@ -73,7 +73,7 @@ func (s *bpeSession) tryAdd(t *Tokenizer, l, r int32) {
 	s.key = append(s.key[:0], s.word[a.start:a.start+a.n]...)
 	s.key = append(s.key, ' ')
 	s.key = append(s.key, s.word[b.start:b.start+b.n]...)
-	rank, ok := t.ranks[string(s.key)]
+	rank, ok := t.ranks.getBytes(s.key)
 	if !ok {
 		return
 	}
@@ -109,7 +109,7 @@ func (s *bpeSession) tokenize(t *Tokenizer, text string, out []int32) []int32 {
 func (s *bpeSession) mergeWord(t *Tokenizer, out []int32) []int32 {
 	w := s.word
 	if t.ignoreMerges {
-		if id, ok := t.toID[string(w)]; ok {
+		if id, ok := t.toID.getBytes(w); ok {
 			return append(out, id)
 		}
 	}
@@ -150,13 +150,13 @@ func (s *bpeSession) mergeWord(t *Tokenizer, out []int32) []int32 {
 	for i := int32(0); i != -1; i = s.syms[i].next {
 		sym := s.syms[i]
 		piece := w[sym.start : sym.start+sym.n]
-		if id, ok := t.toID[string(piece)]; ok {
+		if id, ok := t.toID.getBytes(piece); ok {
 			out = append(out, id)
 			continue
 		}
 		// No token for the merged piece: emit its bytes that are tokens, drop the rest (llama.cpp).
 		for j := range piece {
-			if id, ok := t.toID[string(piece[j:j+1])]; ok {
+			if id, ok := t.toID.getBytes(piece[j : j+1]); ok {
 				out = append(out, id)
 			}
 		}

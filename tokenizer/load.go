@@ -101,15 +101,15 @@ func load(md metadata) (*Tokenizer, error) {
 		if !ok {
 			return nil, fmt.Errorf("tokenizer: %s: missing or not an array of strings", keyMerges)
 		}
-		t.ranks = make(map[string]int32, len(merges))
+		if len(merges) > 1<<31-1 {
+			return nil, fmt.Errorf("tokenizer: %s: %d merges", keyMerges, len(merges))
+		}
+		t.ranks = newStrTable(merges)
 		for i, m := range merges {
 			// llama.cpp splits at the first space after the first byte; a line without one
-			// can never match a pair.
-			if j := strings.IndexByte(m[min(1, len(m)):], ' '); j < 0 {
-				continue
-			}
-			if _, dup := t.ranks[m]; !dup {
-				t.ranks[m] = int32(i)
+			// can never match a pair. Of duplicate lines the first rank stays (emplace).
+			if strings.IndexByte(m[min(1, len(m)):], ' ') >= 0 {
+				t.ranks.insert(i)
 			}
 		}
 	default:
@@ -130,16 +130,15 @@ func load(md metadata) (*Tokenizer, error) {
 	t.tokens = make([]string, n)
 	t.scores = make([]float32, n)
 	t.attrs = make([]attr, n)
-	t.toID = make(map[string]int32, n)
+	t.toID = newStrTable(t.tokens)
 	for i, w := range tokens {
 		if w == "" {
 			w = "[EMPTY_" + strconv.Itoa(i) + "]"
 		}
-		if j, dup := t.toID[w]; dup {
+		t.tokens[i] = w
+		if j, ok := t.toID.insert(i); !ok {
 			return nil, fmt.Errorf("tokenizer: %s: duplicate token %q at ids %d and %d", keyTokens, w, j, i)
 		}
-		t.toID[w] = int32(i)
-		t.tokens[i] = w
 		if hasScores {
 			t.scores[i] = scores[i]
 		}
@@ -163,7 +162,6 @@ func load(md metadata) (*Tokenizer, error) {
 			}
 		}
 	}
-
 	// Special ids: the model default unless a key gives an id inside the vocabulary.
 	ids := []struct {
 		key string
@@ -217,7 +215,7 @@ func load(md metadata) (*Tokenizer, error) {
 // unordered map, so when several match its choice is arbitrary; the list order decides here.
 func (t *Tokenizer) find(texts []string) int32 {
 	for _, s := range texts {
-		if id, ok := t.toID[s]; ok {
+		if id, ok := t.toID.get(s); ok {
 			return id
 		}
 	}
@@ -253,14 +251,14 @@ func (t *Tokenizer) detectSpecial() {
 		}
 	}
 	for _, s := range eogTexts {
-		if id, ok := t.toID[s]; ok {
+		if id, ok := t.toID.get(s); ok {
 			eog[id] = true
 			t.markControl(id)
 		}
 	}
 	// gpt-oss: these always render (llama.cpp sets them USER_DEFINED).
 	for _, s := range []string{"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"} {
-		if id, ok := t.toID[s]; ok {
+		if id, ok := t.toID.get(s); ok {
 			t.attrs[id] = attrUserDefined
 		}
 	}
@@ -269,16 +267,16 @@ func (t *Tokenizer) detectSpecial() {
 			eog[id] = true
 		}
 	}
-	has := func(s string) bool { id, ok := t.toID[s]; return ok && eog[id] }
+	has := func(s string) bool { id, ok := t.toID.get(s); return ok && eog[id] }
 	// o200k_harmony and solar-open: <|end|> ends a message, not the generation.
 	if has("<|end|>") && (has("<|return|>") && has("<|call|>") || has("<|calls|>") && has("<|flush|>")) {
-		id := t.toID["<|end|>"]
+		id, _ := t.toID.get("<|end|>")
 		delete(eog, id)
 		t.attrs[id] = attrUserDefined
 	}
 	// gemma4 and paddleocr: </s> is not an end of generation.
 	if has("<|tool_response>") && has("</s>") {
-		id := t.toID["</s>"]
+		id, _ := t.toID.get("</s>")
 		delete(eog, id)
 		t.attrs[id] = attrNormal
 	}
@@ -313,11 +311,11 @@ func (t *Tokenizer) buildCaches(name string) {
 		for _, id := range t.specials {
 			t.attrs[id] |= attrRStrip
 		}
-		if id, ok := t.toID["</s>"]; ok {
+		if id, ok := t.toID.get("</s>"); ok {
 			t.attrs[id] |= attrRStrip
 		}
 		for _, s := range []string{"<unk>", "<s>", "<|endoftext|>"} {
-			if id, ok := t.toID[s]; ok {
+			if id, ok := t.toID.get(s); ok {
 				t.attrs[id] &^= attrRStrip
 			}
 		}

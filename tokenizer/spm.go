@@ -73,7 +73,7 @@ func (s *spmSession) tryAdd(t *Tokenizer, text string, l, r int32) {
 		return
 	}
 	a, b := s.syms[l], s.syms[r]
-	id, ok := t.toID[text[a.start:a.start+a.n+b.n]]
+	id, ok := t.toID.get(text[a.start : a.start+a.n+b.n])
 	if !ok {
 		return
 	}
@@ -120,7 +120,7 @@ func (s *spmSession) tokenize(t *Tokenizer, text string, out []int32) ([]int32, 
 	for i := int32(0); i != -1; i = s.syms[i].next {
 		sym := s.syms[i]
 		piece := text[sym.start : sym.start+sym.n]
-		if id, ok := t.toID[piece]; ok {
+		if id, ok := t.toID.get(piece); ok {
 			out = append(out, id)
 			continue
 		}
@@ -141,11 +141,11 @@ func (s *spmSession) tokenize(t *Tokenizer, text string, out []int32) ([]int32, 
 func (t *Tokenizer) byteToken(b byte) (int32, error) {
 	const hex = "0123456789ABCDEF"
 	var buf = [6]byte{'<', '0', 'x', hex[b>>4], hex[b&15], '>'}
-	if id, ok := t.toID[string(buf[:])]; ok {
+	if id, ok := t.toID.getBytes(buf[:]); ok {
 		return id, nil
 	}
 	one := [1]byte{b}
-	if id, ok := t.toID[string(one[:])]; ok {
+	if id, ok := t.toID.getBytes(one[:]); ok {
 		return id, nil
 	}
 	if t.unk != NoToken {

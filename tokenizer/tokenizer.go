@@ -62,8 +62,8 @@ type Tokenizer struct {
 	tokens []string
 	scores []float32
 	attrs  []attr
-	toID   map[string]int32
-	ranks  map[string]int32 // BPE: "left right" (a merges line) → rank
+	toID   *strTable // token text → id
+	ranks  *strTable // BPE: "left right" (a merges line) → rank
 
 	bos, eos, eot, eom, unk, pad, sep int32
 	fimPre, fimSuf, fimMid            int32
