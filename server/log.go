@@ -55,17 +55,20 @@ func (s *Server) logRequest(r *http.Request, w *statusWriter, rl *reqLog, d time
 		status = http.StatusOK
 	}
 	level := slog.LevelInfo
-	if status >= 500 {
-		level = slog.LevelError
-	} else if r.URL.Path == "/health" || r.URL.Path == "/metrics" {
+	switch {
+	case r.URL.Path == "/health" || r.URL.Path == "/metrics":
 		level = slog.LevelDebug // probes would drown the log
+	case status == http.StatusServiceUnavailable:
+		level = slog.LevelWarn // loading or draining: expected
+	case status >= 500:
+		level = slog.LevelError
 	}
 	if !s.log.Enabled(context.Background(), level) {
 		return
 	}
 	attrs := []slog.Attr{
 		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status),
-		slog.Duration("duration", d), slog.Int64("bytes", w.bytes), slog.String("remote", r.RemoteAddr),
+		slog.Float64("duration_ms", ms(d)), slog.Int64("bytes", w.bytes), slog.String("remote", r.RemoteAddr),
 		slog.String("request_id", w.Header().Get("X-Request-Id")),
 	}
 	if rl.id != "" {
@@ -73,7 +76,7 @@ func (s *Server) logRequest(r *http.Request, w *statusWriter, rl *reqLog, d time
 			slog.Int("prompt_tokens", rl.promptTokens), slog.Int("cached_tokens", rl.cachedTokens),
 			slog.Int("completion_tokens", rl.completionTokens))
 		if rl.ttft > 0 {
-			attrs = append(attrs, slog.Duration("ttft", rl.ttft))
+			attrs = append(attrs, slog.Float64("ttft_ms", ms(rl.ttft)))
 		}
 		if rl.finish != "" {
 			attrs = append(attrs, slog.String("finish_reason", rl.finish))
@@ -108,5 +111,8 @@ func (s *Server) writeJSON(w http.ResponseWriter, v any) {
 func (s *Server) extendWrite(w http.ResponseWriter) {
 	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 }
+
+// ms is d in milliseconds, rounded to microseconds.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

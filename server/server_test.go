@@ -760,7 +760,7 @@ func TestRequestLog(t *testing.T) {
 	var ok, bad map[string]any
 	json.Unmarshal([]byte(lines[0]), &ok)
 	json.Unmarshal([]byte(lines[1]), &bad)
-	if ok["status"] != 200.0 || ok["prompt_tokens"] != 3.0 || ok["completion_tokens"] != 4.0 || ok["finish_reason"] != "length" || ok["ttft"] == nil || ok["path"] != "/v1/completions" {
+	if ok["status"] != 200.0 || ok["prompt_tokens"] != 3.0 || ok["completion_tokens"] != 4.0 || ok["finish_reason"] != "length" || ok["ttft_ms"] == nil || ok["path"] != "/v1/completions" {
 		t.Fatalf("log %v", ok)
 	}
 	if bad["status"] != 400.0 || !strings.Contains(bad["error"].(string), "temperature") {
