@@ -652,11 +652,13 @@ func TestDisconnectAborts(t *testing.T) {
 }
 
 // TestStreamOutlivesWriteTimeout: a stream longer than WriteTimeout is not cut, because the
-// deadline is extended per chunk; a non-streamed response that took longer still arrives.
+// deadline is extended per chunk; a non-streamed response that took longer still arrives; and
+// ReadTimeout (which net/http would turn into a cancelled request context once it passes
+// during the response) is lifted after the body is read.
 func TestStreamOutlivesWriteTimeout(t *testing.T) {
 	fake := newFake(t)
 	fake.delay = 40 * time.Millisecond // 11 tokens: ~450 ms
-	_, hs := newTestServer(t, Config{WriteTimeout: 150 * time.Millisecond}, fake)
+	_, hs := newTestServer(t, Config{WriteTimeout: 150 * time.Millisecond, ReadTimeout: 100 * time.Millisecond}, fake)
 	for _, stream := range []string{"true", "false"} {
 		resp, body := do(t, "POST", hs.URL+"/v1/completions", `{"prompt":"x","max_tokens":100,"stream":`+stream+`}`)
 		if resp.StatusCode != 200 {
