@@ -282,13 +282,13 @@ func roundTrip(t *testing.T, name string, tok *Tokenizer, s string) {
 
 var allVocabs = []string{"ggml-vocab-llama-spm.gguf", "ggml-vocab-gpt-2.gguf", "ggml-vocab-llama-bpe.gguf", "ggml-vocab-qwen2.gguf"}
 
-// TestLongInputs round-trips 100 KB inputs that stress each stage: one long word, long runs
+// TestLongInputs round-trips 20 KB inputs that stress each stage: one long word, long runs
 // of spaces, newlines, digits, emoji and special-token-like text.
 func TestLongInputs(t *testing.T) {
 	inputs := []string{
-		strings.Repeat(" ", 100000), strings.Repeat("a", 100000), strings.Repeat("1", 100000),
-		strings.Repeat("\n ", 50000), strings.Repeat("🦙", 25000), strings.Repeat("<|", 50000),
-		strings.Repeat("ab ", 33000),
+		strings.Repeat(" ", 20000), strings.Repeat("a", 20000), strings.Repeat("1", 20000),
+		strings.Repeat("\n ", 10000), strings.Repeat("🦙", 5000), strings.Repeat("<|", 10000),
+		strings.Repeat("ab ", 7000),
 	}
 	for _, v := range allVocabs {
 		tok := loadVocab(t, v)
@@ -306,8 +306,8 @@ func TestLongInputs(t *testing.T) {
 //     and s after the clean_spaces pass for GPT-2 and Llama 3.
 //   - the streaming Decoder emits exactly the concatenated pieces.
 //
-// For any input (also invalid UTF-8) Encode must not fail or panic and the Decoder's output
-// must be valid UTF-8.
+// Invalid input is checked in its repaired form (invalid bytes → U+FFFD); as it is, Encode (with
+// add_special and parse_special) must not fail or panic and the Decoder's output must be valid UTF-8.
 func FuzzRoundTrip(f *testing.F) {
 	for _, name := range []string{"tokenizer-spm.jsonl", "tokenizer-bpe.jsonl"} {
 		for _, c := range readGolden(f, name) {
@@ -315,14 +315,18 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	}
 	f.Add("\xff\xfe invalid \xc3 utf8 \xed\xa0\x80 \xf4\x90\x80\x80")
+	for _, seed := range []string{"<s>x</s>", "<unk>", "<0x41>", "▁▁a▁", "<|endoftext|>", "<|im_end|>", "<think>a</think>", "a ' b 's"} {
+		f.Add(seed)
+	}
 	toks := make([]*Tokenizer, len(allVocabs))
 	for i, v := range allVocabs {
 		toks[i] = loadVocab(f, v)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		valid := strings.ToValidUTF8(s, "\uFFFD")
 		for i, tok := range toks {
-			if utf8.ValidString(s) {
-				roundTrip(t, allVocabs[i], tok, s)
+			roundTrip(t, allVocabs[i], tok, valid)
+			if valid == s {
 				continue
 			}
 			ids, err := tok.Encode(s, true, true)
