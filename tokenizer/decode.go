@@ -91,7 +91,7 @@ func (t *Tokenizer) TokenToPiece(id int32, renderSpecial bool) []byte {
 // the first piece when the vocabulary adds a space prefix (SentencePiece), and, for the
 // vocabularies where llama.cpp sets clean_spaces (GPT-2, Llama 3 BPE, …), the space before
 // "?", "!", ".", "," removed, " ' " turned into "'", and the space before "'s", "'m", "'re",
-// "'ve" removed. Invalid UTF-8 (from byte tokens) is returned as is.
+// "'ve" removed. Invalid UTF-8 (from byte tokens) is returned as is; out-of-range ids add nothing.
 func (t *Tokenizer) Decode(ids []int32, renderSpecial bool) string {
 	var b []byte
 	for i, id := range ids {

@@ -11,6 +11,15 @@
 //
 // Special tokens (CONTROL, USER_DEFINED and UNKNOWN types) are cut out of the text before either
 // algorithm runs. Ids are int32 like llama_token.
+//
+// Encoding costs O(n log n) in the text length n (a heap of candidate merges over a linked list
+// of symbols, as llama.cpp) plus one substring search per special token that occurs in the text.
+//
+// Round trip, for valid UTF-8 s with addSpecial and parseSpecial false (FuzzRoundTrip):
+// SentencePiece with the space prefix gives Decode(Encode(s)) == s with every "▁" (U+2581) read as
+// a space; byte-level BPE gives pieces that concatenate to exactly s, so Decode(Encode(s)) == s
+// except for the clean-up of spaces before punctuation that llama.cpp applies for some
+// pre-tokenizers (GPT-2, Llama 3; not Qwen2).
 package tokenizer
 
 import (
