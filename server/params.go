@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -214,12 +215,24 @@ func (p *parser) integer(k string, lo, hi int64) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
+	// Plain integers parse exactly (a seed may exceed float64's 53-bit mantissa).
+	if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+		if n < lo || n > hi {
+			p.fail(k, "%s must be between %d and %d, got %d", k, lo, hi, n)
+			return 0, false
+		}
+		return n, true
+	} else if errors.Is(err, strconv.ErrRange) {
+		p.fail(k, "%s must be between %d and %d, got %s", k, lo, hi, string(truncate(v, 40)))
+		return 0, false
+	}
 	x, ok := number(v)
 	if !ok || x != math.Trunc(x) {
 		p.fail(k, "%s must be an integer, got %s", k, string(truncate(v, 40)))
 		return 0, false
 	}
-	if x < float64(lo) || x > float64(hi) {
+	// float64(hi) may round up (MaxInt64 → 2⁶³), so the upper bound is strict there.
+	if x < float64(lo) || x > float64(hi) || x >= math.MaxInt64 {
 		p.fail(k, "%s must be between %d and %d, got %s", k, lo, hi, string(truncate(v, 40)))
 		return 0, false
 	}

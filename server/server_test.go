@@ -226,6 +226,9 @@ func TestBadRequests(t *testing.T) {
 		{"max_completion_tokens", "/v1/chat/completions", `{` + msgs + `,"max_completion_tokens":0}`, "max_completion_tokens"},
 		{"presence_penalty", "/v1/chat/completions", `{` + msgs + `,"presence_penalty":3}`, "presence_penalty"},
 		{"frequency_penalty", "/v1/chat/completions", `{` + msgs + `,"frequency_penalty":"x"}`, "frequency_penalty"},
+		{"seed too big", "/v1/chat/completions", `{` + msgs + `,"seed":9223372036854775808}`, "seed"},
+		{"seed too big float", "/v1/chat/completions", `{` + msgs + `,"seed":9.3e18}`, "seed"},
+		{"seed 2^63 float", "/v1/chat/completions", `{` + msgs + `,"seed":9223372036854775808.0}`, "seed"},
 		{"seed type", "/v1/chat/completions", `{` + msgs + `,"seed":"abc"}`, "seed"},
 		{"stop type", "/v1/chat/completions", `{` + msgs + `,"stop":[1,2]}`, "stop"},
 		{"stop many", "/v1/chat/completions", `{` + msgs + `,"stop":["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q"]}`, "stop"},
@@ -359,6 +362,11 @@ func TestParamsReachEngine(t *testing.T) {
 	}
 	if !seeds[42] || !seeds[43] || !seeds[44] {
 		t.Fatalf("seeds %v, want 42, 43, 44", seeds)
+	}
+	// Seeds beyond float64's mantissa arrive exactly.
+	do(t, "POST", hs.URL+"/v1/completions", `{"prompt":"a","max_tokens":1,"seed":9007199254740993}`)
+	if r := fake.requests(); r[len(r)-1].Sampling.Seed != 9007199254740993 {
+		t.Fatalf("seed %d", r[len(r)-1].Sampling.Seed)
 	}
 	var out struct {
 		Choices []struct {
