@@ -30,6 +30,9 @@ func TestOpenAINodeClient(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
+	if testing.Short() && !required {
+		t.Skip("-short: the Node client test builds golem and starts a server")
+	}
 	node, err := exec.LookPath("node")
 	if err != nil {
 		missing("node is not installed")
