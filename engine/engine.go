@@ -352,6 +352,7 @@ func (e *Engine) loop() {
 			e.embed(j)
 		}
 		if e.sch.Idle() {
+			e.publish() // aborts and admissions changed the gauges
 			<-e.wake
 			continue
 		}
@@ -487,6 +488,11 @@ func (e *Engine) step() {
 		delete(e.reqs, f.ID)
 		e.finish(q, f.Reason.String(), nil)
 	}
+	e.publish()
+}
+
+// publish copies the scheduler's gauges and counters into the snapshot Stats returns.
+func (e *Engine) publish() {
 	st := e.sch.Stats()
 	e.mu.Lock()
 	e.stats.Running, e.stats.Waiting = e.sch.NumRunning(), e.sch.NumWaiting()
