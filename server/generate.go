@@ -135,13 +135,13 @@ func (s *Server) add(c *choice, ev event, want bool) {
 	if ev.e.Done {
 		c.finish, c.err, c.usage = ev.e.FinishReason, ev.e.Err, ev.e.Usage
 		c.text.WriteString(ev.e.Text)
-		s.metrics.finish(ev.e.Usage, ev.e.FinishReason)
+		s.metrics.finish(s.modelName(), ev.e.Usage, ev.e.FinishReason)
 		return
 	}
 	c.tokens++
 	c.text.WriteString(ev.e.Text)
 	if !c.lastTok.IsZero() {
-		s.metrics.itl.observe(ev.at.Sub(c.lastTok).Seconds())
+		s.metrics.itl.WithLabelValues(s.modelName()).Observe(ev.at.Sub(c.lastTok).Seconds())
 	}
 	c.lastTok = ev.at
 	if want {
@@ -326,4 +326,12 @@ func encodePrompt(tok *tokenizer.Tokenizer, text string) ([]int32, error) {
 		ids = ids[1:]
 	}
 	return ids, nil
+}
+
+// modelName is the served model's name for metric labels ("" while loading).
+func (s *Server) modelName() string {
+	if m := s.model.Load(); m != nil {
+		return m.Name
+	}
+	return ""
 }

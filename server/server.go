@@ -120,7 +120,8 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics()}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	s.metrics = newMetrics(s)
 	s.routes = map[string]route{
 		"/v1/chat/completions": {method: http.MethodPost, h: s.chatCompletions, ready: true},
 		"/v1/completions":      {method: http.MethodPost, h: s.completions, ready: true},

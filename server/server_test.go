@@ -726,7 +726,7 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s = %v (present %v), want %v", k, got, ok, v)
 		}
 	}
-	if got := vals[`golem:request_success_total{model_name="`+testModel+`",finished_reason="length"}`]; got != 2 {
+	if got := vals[`golem:request_success_total{finished_reason="length",model_name="`+testModel+`"}`]; got != 2 {
 		t.Errorf("request_success_total{length} = %v", got)
 	}
 	if got := vals[`golem:time_to_first_token_seconds_bucket{model_name="`+testModel+`",le="+Inf"}`]; got != 2 {
@@ -737,23 +737,35 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+// Histogram buckets count values ≤ their bound (Prometheus' le), cumulatively.
 func TestHistogramBuckets(t *testing.T) {
-	h := newHistogram("x", "x", []float64{0.1, 1})
-	for _, v := range []float64{0.05, 0.1, 0.5, 1, 3} {
-		h.observe(v)
+	m := newMetrics(New(Config{}))
+	for _, v := range []float64{0.005, 0.01, 0.5, 1, 3000} {
+		m.ttft.WithLabelValues("x").Observe(v)
 	}
-	var b bytes.Buffer
-	w := bufio.NewWriter(&b)
-	h.write(w, `a="b"`)
-	w.Flush()
-	want := "# HELP x x\n# TYPE x histogram\n" +
-		`x_bucket{a="b",le="0.1"} 2` + "\n" + `x_bucket{a="b",le="1"} 4` + "\n" + `x_bucket{a="b",le="+Inf"} 5` + "\n" +
-		`x_sum{a="b"} 4.65` + "\n" + `x_count{a="b"} 5` + "\n"
-	if b.String() != want {
-		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
+	mfs, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if escapeLabel("a\"b\\c\nd") != `a\"b\\c\nd` {
-		t.Fatal(escapeLabel("a\"b\\c\nd"))
+	want := map[float64]uint64{0.001: 0, 0.005: 1, 0.01: 2, 0.5: 3, 1: 4, 2560: 4}
+	found := false
+	for _, mf := range mfs {
+		if mf.GetName() != "golem:time_to_first_token_seconds" {
+			continue
+		}
+		found = true
+		h := mf.GetMetric()[0].GetHistogram()
+		for _, b := range h.GetBucket() {
+			if w, ok := want[b.GetUpperBound()]; ok && b.GetCumulativeCount() != w {
+				t.Errorf("le=%v: %d, want %d", b.GetUpperBound(), b.GetCumulativeCount(), w)
+			}
+		}
+		if h.GetSampleCount() != 5 || h.GetSampleSum() != 3001.515 {
+			t.Errorf("count %d sum %v", h.GetSampleCount(), h.GetSampleSum())
+		}
+	}
+	if !found {
+		t.Fatal("ttft histogram not gathered")
 	}
 }
 
