@@ -122,7 +122,7 @@ func New(cfg Config) (*Engine, error) {
 	default:
 		return nil, fmt.Errorf("engine: KV cache type %q is not supported (supported: f16, f32, q8_0)", cfg.KVType)
 	}
-	pc := kvcache.PagedConfig{NLayer: m.NLayer, NHeadKV: m.NHeadKV, HeadDim: m.HeadDim, BlockSize: cfg.BlockSize, Type: typ}
+	pc := kvcache.PagedConfig{NLayer: m.NLayer, NHeadKV: m.NHeadKV, HeadDim: m.HeadDim, BlockSize: cfg.BlockSize, Type: typ, Pool: m.Pool()}
 	blockBytes, err := pc.BlockBytes()
 	if err != nil {
 		return nil, err

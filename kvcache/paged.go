@@ -21,6 +21,9 @@ type PagedConfig struct {
 	BlockSize int       // token positions per block; 0 means DefaultBlockSize
 	Type      gguf.Type // F32, F16 or Q8_0 (HeadDim a multiple of 32); use DefaultType unless testing
 	Budget    int64     // bytes of K/V storage; the cache holds Budget / BlockBytes() blocks
+	// Pool, if set, runs Attend on its threads (the model's pool: model.Model.Pool); nil
+	// runs it on the calling goroutine. Results do not depend on it.
+	Pool *kernel.Pool
 }
 
 // BlockBytes is the size of one block: 2 (K and V) · n_layer · block_size · n_head_kv ·
@@ -72,9 +75,12 @@ type Paged struct {
 	blkBytes int
 	bs       int
 
-	// scratch for Attend
-	kf, vf, sc  []float32
-	mx, sum, ac []float32
+	// Attend's reusable task and scratch: sc holds one block of scores per thread; kf/vf
+	// the dequantized rows of a Q8_0 layer.
+	at     attnTask
+	dq     dequantTask
+	sc     []float32
+	kf, vf []float32
 }
 
 // NewPaged allocates a paged cache of cfg.Budget / BlockBytes blocks and its Manager.
@@ -168,8 +174,11 @@ func (p *Paged) Store(il, seq, pos, n int, k, v []float32) {
 // layer il (model.KV): for query head h and its KV head g = h / (NHead/NHeadKV),
 // out_h = Σ_j softmax_j(scale · q_h·k_j,g) · v_j,g over positions j = 0 … pos+i. The softmax is
 // computed online over the sequence's blocks (FlashAttention, Dao et al. 2022: a running max
-// and sum rescale the partial output), in float32, blocks in position order. q and out hold n
-// rows of NHead·HeadDim float32. It panics on an engine bug (no table, shape mismatch).
+// and sum rescale the partial output), in float32, blocks in position order; F16 rows are
+// read in place (kernel.DotF16Rows, kernel.AxpyF16Rows), Q8_0 rows dequantized first. The
+// (row, head) pairs run in parallel on PagedConfig.Pool, each on one thread in a fixed
+// order, so the result is the same for any thread count. q and out hold n rows of
+// NHead·HeadDim float32. It panics on an engine bug (no table, shape mismatch).
 func (p *Paged) Attend(il, seq, pos, n int, q, out []float32, shape kernel.AttnShape) {
 	t := p.table("Attend", il, seq, pos, n)
 	hd, nh, nkv := shape.HeadDim, shape.NHead, shape.NHeadKV
@@ -182,74 +191,34 @@ func (p *Paged) Attend(il, seq, pos, n int, q, out []float32, shape kernel.AttnS
 	if n == 0 {
 		return
 	}
-	gq := nh / nkv
-	re := p.rowElems
-	p.kf = grow(p.kf, p.bs*re)
-	p.vf = grow(p.vf, p.bs*re)
-	p.sc = grow(p.sc, p.bs)
-	p.mx = grow(p.mx, n*nh)
-	p.sum = grow(p.sum, n*nh)
-	p.ac = grow(p.ac, n*nh*hd)
-	for i := range p.mx[:n*nh] {
-		p.mx[i] = float32(math.Inf(-1))
-		p.sum[i] = 0
+	threads := 1
+	if p.cfg.Pool != nil {
+		threads = p.cfg.Pool.Threads()
 	}
-	clear(p.ac[:n*nh*hd])
+	p.sc = grow(p.sc, threads*p.bs)
 	last := pos + n - 1 // last position any query sees
-	for b := 0; b*p.bs <= last; b++ {
-		start := b * p.bs
-		cnt := min(p.bs, last+1-start)
-		_ = tensor.Dequantize(p.cfg.Type, p.rows(t[b], il, false, 0, cnt), p.kf[:cnt*re])
-		_ = tensor.Dequantize(p.cfg.Type, p.rows(t[b], il, true, 0, cnt), p.vf[:cnt*re])
-		for i := 0; i < n; i++ {
-			qpos := pos + i
-			if qpos < start {
-				continue
-			}
-			m := min(cnt, qpos+1-start) // causal: positions start … qpos
-			for h := 0; h < nh; h++ {
-				g := h / gq
-				qh := q[(i*nh+h)*hd : (i*nh+h+1)*hd]
-				s := p.sc[:m]
-				bmax := float32(math.Inf(-1))
-				for j := 0; j < m; j++ {
-					kj := p.kf[j*re+g*hd : j*re+(g+1)*hd]
-					var d float32
-					for x, qv := range qh {
-						d += qv * kj[x]
-					}
-					d *= shape.Scale
-					s[j] = d
-					bmax = max(bmax, d)
-				}
-				st := i*nh + h
-				acc := p.ac[st*hd : (st+1)*hd]
-				mNew := max(p.mx[st], bmax)
-				if r := float32(math.Exp(float64(p.mx[st] - mNew))); r != 1 {
-					p.sum[st] *= r
-					for x := range acc {
-						acc[x] *= r
-					}
-				}
-				p.mx[st] = mNew
-				for j := 0; j < m; j++ {
-					w := float32(math.Exp(float64(s[j] - mNew)))
-					p.sum[st] += w
-					vj := p.vf[j*re+g*hd : j*re+(g+1)*hd]
-					for x := range acc {
-						acc[x] += w * vj[x]
-					}
-				}
-			}
+	a := &p.at
+	a.p, a.t, a.il, a.pos, a.n, a.q, a.out, a.shape = p, t, il, pos, n, q, out, shape
+	a.items = n * nh
+	a.next.Store(0)
+	a.f32rows = p.cfg.Type != gguf.TypeF16
+	if p.cfg.Type == gguf.TypeQ8_0 {
+		nb := last/p.bs + 1
+		p.kf = grow(p.kf, nb*p.bs*p.rowElems)
+		p.vf = grow(p.vf, nb*p.bs*p.rowElems)
+		p.dq = dequantTask{p: p, t: t, il: il, last: last}
+		if p.cfg.Pool != nil {
+			p.cfg.Pool.Parallel(nb, 1, &p.dq)
+		} else {
+			p.dq.Run(0, 0, nb)
 		}
 	}
-	for st := 0; st < n*nh; st++ {
-		inv := 1 / p.sum[st]
-		o := out[st*hd : (st+1)*hd]
-		for x, a := range p.ac[st*hd : (st+1)*hd] {
-			o[x] = a * inv
-		}
+	if p.cfg.Pool != nil && a.items > 1 {
+		p.cfg.Pool.Parallel(threads, 1, a)
+	} else {
+		a.Run(0, 0, 1)
 	}
+	a.t, a.q, a.out = nil, nil, nil // do not keep the caller's buffers alive
 }
 
 func grow(s []float32, n int) []float32 {

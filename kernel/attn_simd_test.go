@@ -1,0 +1,156 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// f16Rows returns m random rows of hd F16 values at the given byte stride (gaps filled with
+// NaN halves, which must never be read), their exact float64 values, and an offset of off
+// bytes in front so rows start unaligned.
+func f16Rows(rng *rand.Rand, m, hd, stride, off int) ([]byte, [][]float64) {
+	b := make([]byte, off+m*stride)
+	for i := 0; i+1 < len(b); i += 2 {
+		binary.LittleEndian.PutUint16(b[i:], 0x7e00)
+	}
+	vals := make([][]float64, m)
+	for j := range vals {
+		vals[j] = make([]float64, hd)
+		for x := range vals[j] {
+			h := f32ToF16(float32(rng.NormFloat64()))
+			binary.LittleEndian.PutUint16(b[off+j*stride+2*x:], h)
+			vals[j][x] = float64(f16ToF32(h))
+		}
+	}
+	return b[off:], vals
+}
+
+func TestF16RowKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, hd := range []int{1, 8, 16, 24, 32, 48, 64, 80, 96, 128, 256} {
+		for _, m := range []int{0, 1, 3, 16} {
+			stride := 2*hd + 2*rng.IntN(3)*8 // row padding as in a K/V row of several heads
+			k, kv := f16Rows(rng, m, hd, stride, 2)
+			q := make([]float32, hd)
+			for i := range q {
+				q[i] = float32(rng.NormFloat64())
+			}
+			got := make([]float32, m)
+			ref := make([]float32, m)
+			DotF16Rows(q, k, stride, got)
+			dotF16RowsRef(q, k, stride, ref)
+			for j := 0; j < m; j++ {
+				var exact, mag float64
+				for x := range q {
+					exact += float64(q[x]) * kv[j][x]
+					mag += math.Abs(float64(q[x]) * kv[j][x])
+				}
+				// Each product meets at most hd/8+10 roundings of 2⁻²⁴ relative to Σ|q·k|.
+				tol := 0x1p-24 * float64(hd/8+10) * mag
+				if d := math.Abs(float64(got[j]) - exact); d > tol {
+					t.Fatalf("hd %d row %d: DotF16Rows %g, exact %g (|d| %g > %g)", hd, j, got[j], exact, d, tol)
+				}
+				if d := math.Abs(float64(ref[j]) - exact); d > tol {
+					t.Fatalf("hd %d row %d: reference %g, exact %g", hd, j, ref[j], exact)
+				}
+			}
+
+			w := make([]float32, m)
+			for j := range w {
+				w[j] = float32(rng.Float64())
+			}
+			acc := make([]float32, hd)
+			accRef := make([]float32, hd)
+			init := make([]float64, hd)
+			for x := range acc {
+				acc[x] = float32(rng.NormFloat64())
+				accRef[x] = acc[x]
+				init[x] = float64(acc[x])
+			}
+			AxpyF16Rows(acc, w, k, stride)
+			axpyF16RowsRef(accRef, w, k, stride)
+			for x := range acc {
+				exact, mag := init[x], math.Abs(init[x])
+				for j := range w {
+					exact += float64(w[j]) * kv[j][x]
+					mag += math.Abs(float64(w[j]) * kv[j][x])
+				}
+				tol := 0x1p-24 * float64(2*m+2) * mag
+				if d := math.Abs(float64(acc[x]) - exact); d > tol {
+					t.Fatalf("hd %d m %d col %d: AxpyF16Rows %g, exact %g (|d| %g > %g)", hd, m, x, acc[x], exact, d, tol)
+				}
+				if d := math.Abs(float64(accRef[x]) - exact); d > tol {
+					t.Fatalf("hd %d m %d col %d: reference %g, exact %g", hd, m, x, accRef[x], exact)
+				}
+			}
+		}
+	}
+}
+
+// A hand-checked case: values exact in F16, sums exact in float32, so every order agrees.
+func TestF16RowKernelsHandChecked(t *testing.T) {
+	const hd = 40 // 2 full strips of 16 and a tail of 8
+	k := make([]byte, 2*2*hd)
+	q := make([]float32, hd)
+	for x := 0; x < hd; x++ {
+		binary.LittleEndian.PutUint16(k[2*x:], f32ToF16(float32(x)))           // row 0: x
+		binary.LittleEndian.PutUint16(k[2*hd+2*x:], f32ToF16(-0.5*float32(x))) // row 1: -x/2
+		q[x] = 1
+	}
+	out := make([]float32, 2)
+	DotF16Rows(q, k, 2*hd, out)
+	if out[0] != 780 || out[1] != -390 { // Σ_{x<40} x = 780
+		t.Fatalf("dots %v, want [780 -390]", out)
+	}
+	acc := make([]float32, hd)
+	AxpyF16Rows(acc, []float32{2, 4}, k, 2*hd) // 2x + 4·(-x/2) = 0
+	for x, a := range acc {
+		if a != 0 {
+			t.Fatalf("acc[%d] = %g, want 0", x, a)
+		}
+	}
+	AxpyF16Rows(acc, []float32{0.25}, k, 2*hd)
+	if acc[39] != 9.75 {
+		t.Fatalf("acc[39] = %g, want 9.75", acc[39])
+	}
+}
+
+func TestF16RowKernelsPanicOnShortInput(t *testing.T) {
+	for name, f := range map[string]func(){
+		"dot short":   func() { DotF16Rows(make([]float32, 16), make([]byte, 63), 32, make([]float32, 2)) },
+		"dot stride":  func() { DotF16Rows(make([]float32, 16), make([]byte, 64), 16, make([]float32, 2)) },
+		"axpy short":  func() { AxpyF16Rows(make([]float32, 16), make([]float32, 3), make([]byte, 95), 32) },
+		"axpy stride": func() { AxpyF16Rows(make([]float32, 16), make([]float32, 2), make([]byte, 64), 30) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+func BenchmarkF16RowKernels(b *testing.B) {
+	const hd, m, stride = 64, 16, 8 * 64 * 2
+	rng := rand.New(rand.NewPCG(1, 2))
+	k, _ := f16Rows(rng, m, hd, stride, 0)
+	q := make([]float32, hd)
+	out := make([]float32, m)
+	b.Run("dot", func(b *testing.B) {
+		for b.Loop() {
+			DotF16Rows(q, k, stride, out)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*m), "ns/row")
+	})
+	b.Run("axpy", func(b *testing.B) {
+		for b.Loop() {
+			AxpyF16Rows(q, out, k, stride)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*m), "ns/row")
+	})
+}

@@ -1,0 +1,165 @@
+package kvcache
+
+import (
+	"math"
+	"sync/atomic"
+
+	"github.com/golem-llm/golem/gguf"
+	"github.com/golem-llm/golem/kernel"
+	"github.com/golem-llm/golem/tensor"
+)
+
+// attnTask is one Attend call split into items (query row i, query head h). Each item is
+// computed start to finish by one thread, in a fixed order, so the output never depends on
+// the thread count or on which thread took the item. Threads take items from a shared
+// counter (dynamic balance: causal rows cost more the later they are, and a busy machine
+// may stall one thread).
+type attnTask struct {
+	p       *Paged
+	t       []int // block table
+	il      int
+	pos, n  int
+	q, out  []float32
+	shape   kernel.AttnShape
+	items   int
+	next    atomic.Int64
+	f32rows bool // K/V read as float32 rows (F32 in place, Q8_0 dequantized into kf/vf)
+}
+
+func (a *attnTask) Run(thread, _, _ int) {
+	sc := a.p.sc[thread*a.p.bs : (thread+1)*a.p.bs]
+	for {
+		k := int(a.next.Add(1) - 1)
+		if k >= a.items {
+			return
+		}
+		// Head-major numbering: neighbouring items share a K/V head, and consecutive items
+		// of one head walk the same K/V rows while they are in cache.
+		h, i := k/a.n, k%a.n
+		a.item(i, h, sc)
+	}
+}
+
+// item computes out for query row i, head h: online softmax over the blocks of positions
+// 0 … pos+i (FlashAttention, Dao et al. 2022): per block the scores s_j = scale·q·k_j, a
+// running max m and sum l; when the max grows, l and the accumulator are rescaled by
+// exp(m_old − m_new); then acc += Σ_j exp(s_j − m)·v_j and finally out = acc / l.
+func (a *attnTask) item(i, h int, sc []float32) {
+	p := a.p
+	hd, nh := a.shape.HeadDim, a.shape.NHead
+	g := h / (nh / a.shape.NHeadKV)
+	qh := a.q[(i*nh+h)*hd : (i*nh+h+1)*hd]
+	acc := a.out[(i*nh+h)*hd : (i*nh+h+1)*hd]
+	clear(acc)
+	qpos := a.pos + i
+	mx := float32(math.Inf(-1))
+	var sum float32
+	for b := 0; b*p.bs <= qpos; b++ {
+		m := min(p.bs, qpos+1-b*p.bs)
+		s := sc[:m]
+		if a.f32rows {
+			k, v := a.f32Block(b, m)
+			for j := range s {
+				s[j] = kernel.DotF32(qh, k[j*p.rowElems+g*hd:j*p.rowElems+(g+1)*hd])
+			}
+			a.scaleExp(s, &mx, &sum, acc)
+			for j, w := range s {
+				vj := v[j*p.rowElems+g*hd : j*p.rowElems+(g+1)*hd]
+				for x, vv := range vj {
+					acc[x] += w * vv
+				}
+			}
+			continue
+		}
+		off := g * hd * 2
+		kernel.DotF16Rows(qh, p.rows(a.t[b], a.il, false, 0, m)[off:], p.rowBytes, s)
+		a.scaleExp(s, &mx, &sum, acc)
+		kernel.AxpyF16Rows(acc, s, p.rows(a.t[b], a.il, true, 0, m)[off:], p.rowBytes)
+	}
+	inv := 1 / sum
+	for x := range acc {
+		acc[x] *= inv
+	}
+}
+
+// scaleExp turns the raw dots s of one block into softmax weights exp(scale·s_j − m) with
+// the running max m updated (rescaling sum and acc when it grows) and adds them to sum.
+func (a *attnTask) scaleExp(s []float32, mx, sum *float32, acc []float32) {
+	bmax := float32(math.Inf(-1))
+	for j := range s {
+		s[j] *= a.shape.Scale
+		bmax = max(bmax, s[j])
+	}
+	if bmax > *mx {
+		if *sum != 0 { // the first block has nothing to rescale
+			r := expf(*mx - bmax)
+			*sum *= r
+			for x := range acc {
+				acc[x] *= r
+			}
+		}
+		*mx = bmax
+	}
+	m := *mx
+	var l float32
+	for j := range s {
+		s[j] = expf(s[j] - m)
+		l += s[j]
+	}
+	*sum += l
+}
+
+// f32Block returns the first m float32 K and V rows of block b (rows of rowElems floats).
+func (a *attnTask) f32Block(b, m int) (k, v []float32) {
+	p := a.p
+	if p.cfg.Type == gguf.TypeF32 {
+		return kernel.F32View(p.rows(a.t[b], a.il, false, 0, m)), kernel.F32View(p.rows(a.t[b], a.il, true, 0, m))
+	}
+	lo, hi := b*p.bs*p.rowElems, (b*p.bs+m)*p.rowElems
+	return p.kf[lo:hi], p.vf[lo:hi]
+}
+
+// dequantTask widens the K/V rows of blocks [lo, hi) of one layer into kf/vf (Q8_0 cache).
+type dequantTask struct {
+	p    *Paged
+	t    []int
+	il   int
+	last int // last position needed
+}
+
+func (d *dequantTask) Run(_, lo, hi int) {
+	p := d.p
+	re := p.rowElems
+	for b := lo; b < hi; b++ {
+		cnt := min(p.bs, d.last+1-b*p.bs)
+		dst := b * p.bs * re
+		// Sizes are exact by construction, so the conversion cannot fail.
+		_ = tensor.Dequantize(p.cfg.Type, p.rows(d.t[b], d.il, false, 0, cnt), p.kf[dst:dst+cnt*re])
+		_ = tensor.Dequantize(p.cfg.Type, p.rows(d.t[b], d.il, true, 0, cnt), p.vf[dst:dst+cnt*re])
+	}
+}
+
+// expf returns e^x in float32 for x ≤ 0 (softmax arguments after the max is subtracted),
+// within about 2 ulp; 0 below −87.34 (where e^x is no longer a normal float32) and for −Inf.
+// Cody–Waite range reduction x = n·ln2 + r, |r| ≤ ln2/2, and Cephes' expf polynomial for
+// e^r (Moshier, Cephes Math Library, expf.c).
+func expf(x float32) float32 {
+	if !(x >= -87.34) { // just below ln 2⁻¹²⁶ ≈ −87.3365 (keeps 2^n normal); NaN too
+		if x != x {
+			return x
+		}
+		return 0
+	}
+	const (
+		log2e = 1.44269504088896341
+		c1    = 0.693359375
+		c2    = -2.12194440e-4
+	)
+	fn := float32(math.Floor(float64(x*log2e + 0.5)))
+	r := x - fn*c1
+	r -= fn * c2
+	z := r * r
+	y := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
+	y = y*z + r + 1
+	return y * math.Float32frombits(uint32(int32(fn)+127)<<23)
+}
