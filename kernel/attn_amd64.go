@@ -47,3 +47,21 @@ func axpyF16Rows(acc, w []float32, v []byte, stride int) {
 		axpyF16RowsRef(acc[h16:], w, v[2*h16:], stride)
 	}
 }
+
+// expShiftAVX2 is ExpShift over n8 (a multiple of 8) elements; it returns the hsum8 of the
+// lane sums.
+//
+//go:noescape
+func expShiftAVX2(s *float32, n8 int, m float32) float32
+
+func expShift(s []float32, m float32) float32 {
+	if !useAVX2 {
+		return expShiftRef(s, m)
+	}
+	n8 := len(s) &^ 7
+	var sum float32
+	if n8 > 0 {
+		sum = expShiftAVX2(unsafe.SliceData(s), n8, m)
+	}
+	return expTail(s, m, n8, sum)
+}

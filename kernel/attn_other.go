@@ -7,3 +7,5 @@ func dotF16Rows(q []float32, k []byte, stride int, out []float32) {
 }
 
 func axpyF16Rows(acc, w []float32, v []byte, stride int) { axpyF16RowsRef(acc, w, v, stride) }
+
+func expShift(s []float32, m float32) float32 { return expShiftRef(s, m) }

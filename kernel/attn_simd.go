@@ -1,6 +1,9 @@
 package kernel
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Row kernels for attention over F16 K/V rows (the paged KV cache stores F16 by default, as
 // llama.cpp's cache_type_k/v). Queries and accumulators stay float32; each F16 element is
@@ -77,4 +80,72 @@ func axpyF16RowsRef(acc, w []float32, v []byte, stride int) {
 			acc[x] += float32(wj * halfAt(r[2*x:]))
 		}
 	}
+}
+
+// ExpShift sets s[j] = e^(s[j]−m) in float32 and returns Σ_j s[j], summed as: element j <
+// len(s)&^7 into lane j%8 in order, lanes reduced with hsum8, then the remaining elements
+// added in order. It is the exponent step of a softmax (m the running max, so the arguments
+// are ≤ 0). e^x is Cephes' expf (Moshier, Cephes Math Library, expf.c): x = n·ln2 + r with
+// n = ⌊x·log2e + ½⌋ (Cody–Waite: ln2 split into 0.693359375 − 2.12194440e-4), a degree-5
+// polynomial in r, scaled by 2^n; relative error below 3e-7 (about 2.5 ulp). Every product
+// and sum is rounded separately, so the AVX2 kernel and the reference agree bit for bit.
+// Arguments below −87.34 (where 2^n would leave the normal range) and −Inf give 0; NaN stays
+// NaN. Arguments above 0 are not supported (no overflow handling).
+func ExpShift(s []float32, m float32) float32 {
+	return expShift(s, m)
+}
+
+// expf is one element of ExpShift.
+func expf(x float32) float32 {
+	if !(x >= expMin) {
+		if x != x {
+			return x
+		}
+		return 0
+	}
+	fn := float32(math.Floor(float64(float32(x*expLog2e) + 0.5)))
+	r := x - float32(fn*expC1)
+	r -= float32(fn * expC2)
+	z := float32(r * r)
+	y := float32(expP0 * r)
+	y = float32(float32(y+expP1) * r)
+	y = float32(float32(y+expP2) * r)
+	y = float32(float32(y+expP3) * r)
+	y = float32(float32(y+expP4) * r)
+	y = float32(y + expP5)
+	y = float32(y*z) + r + 1
+	return float32(y * math.Float32frombits(uint32(int32(fn)+127)<<23))
+}
+
+// Constants of expf (attn_amd64.s has the same values).
+const (
+	expMin   float32 = -87.34 // just below ln 2⁻¹²⁶ ≈ −87.3365, so 2^n stays normal
+	expLog2e float32 = 1.44269504088896341
+	expC1    float32 = 0.693359375
+	expC2    float32 = -2.12194440e-4
+	expP0    float32 = 1.9875691500e-4
+	expP1    float32 = 1.3981999507e-3
+	expP2    float32 = 8.3334519073e-3
+	expP3    float32 = 4.1665795894e-2
+	expP4    float32 = 1.6666665459e-1
+	expP5    float32 = 5.0000001201e-1
+)
+
+func expShiftRef(s []float32, m float32) float32 {
+	var lanes [8]float32
+	n8 := len(s) &^ 7
+	for j := 0; j < n8; j++ {
+		s[j] = expf(s[j] - m)
+		lanes[j%8] += s[j]
+	}
+	return expTail(s, m, n8, hsum8(&lanes))
+}
+
+// expTail finishes ExpShift over s[n8:] onto sum.
+func expTail(s []float32, m float32, n8 int, sum float32) float32 {
+	for j := n8; j < len(s); j++ {
+		s[j] = expf(s[j] - m)
+		sum += s[j]
+	}
+	return sum
 }

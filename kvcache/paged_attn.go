@@ -92,21 +92,16 @@ func (a *attnTask) scaleExp(s []float32, mx, sum *float32, acc []float32) {
 	}
 	if bmax > *mx {
 		if *sum != 0 { // the first block has nothing to rescale
-			r := expf(*mx - bmax)
-			*sum *= r
+			r := [1]float32{*mx}
+			kernel.ExpShift(r[:], bmax)
+			*sum *= r[0]
 			for x := range acc {
-				acc[x] *= r
+				acc[x] *= r[0]
 			}
 		}
 		*mx = bmax
 	}
-	m := *mx
-	var l float32
-	for j := range s {
-		s[j] = expf(s[j] - m)
-		l += s[j]
-	}
-	*sum += l
+	*sum += kernel.ExpShift(s, *mx)
 }
 
 // f32Block returns the first m float32 K and V rows of block b (rows of rowElems floats).
@@ -137,29 +132,4 @@ func (d *dequantTask) Run(_, lo, hi int) {
 		_ = tensor.Dequantize(p.cfg.Type, p.rows(d.t[b], d.il, false, 0, cnt), p.kf[dst:dst+cnt*re])
 		_ = tensor.Dequantize(p.cfg.Type, p.rows(d.t[b], d.il, true, 0, cnt), p.vf[dst:dst+cnt*re])
 	}
-}
-
-// expf returns e^x in float32 for x ≤ 0 (softmax arguments after the max is subtracted),
-// within about 2 ulp; 0 below −87.34 (where e^x is no longer a normal float32) and for −Inf.
-// Cody–Waite range reduction x = n·ln2 + r, |r| ≤ ln2/2, and Cephes' expf polynomial for
-// e^r (Moshier, Cephes Math Library, expf.c).
-func expf(x float32) float32 {
-	if !(x >= -87.34) { // just below ln 2⁻¹²⁶ ≈ −87.3365 (keeps 2^n normal); NaN too
-		if x != x {
-			return x
-		}
-		return 0
-	}
-	const (
-		log2e = 1.44269504088896341
-		c1    = 0.693359375
-		c2    = -2.12194440e-4
-	)
-	fn := float32(math.Floor(float64(x*log2e + 0.5)))
-	r := x - fn*c1
-	r -= fn * c2
-	z := r * r
-	y := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
-	y = y*z + r + 1
-	return y * math.Float32frombits(uint32(int32(fn)+127)<<23)
 }

@@ -103,33 +103,6 @@ func TestPagedAttendPoolDeterministic(t *testing.T) {
 	}
 }
 
-func TestExpf(t *testing.T) {
-	worst := 0.0
-	for i := 0; i <= 1000000; i++ {
-		x := -90 * float64(i) / 1000000
-		got := float64(expf(float32(x)))
-		want := math.Exp(float64(float32(x)))
-		if want < 0x1p-126 {
-			if got != 0 && math.Abs(got-want) > 0x1p-126 {
-				t.Fatalf("expf(%g) = %g, want %g or 0", x, got, want)
-			}
-			continue
-		}
-		rel := math.Abs(got-want) / want
-		worst = max(worst, rel)
-		if rel > 3e-7 { // about 2.5 ulp of float32
-			t.Fatalf("expf(%g) = %g, want %g (rel %g)", x, got, want, rel)
-		}
-	}
-	t.Logf("worst relative error %.3g", worst)
-	if expf(0) != 1 || expf(float32(math.Inf(-1))) != 0 {
-		t.Fatalf("expf(0) = %g, expf(-Inf) = %g", expf(0), expf(float32(math.Inf(-1))))
-	}
-	if nan := expf(float32(math.NaN())); nan == nan {
-		t.Fatalf("expf(NaN) = %g", nan)
-	}
-}
-
 // BenchmarkPagedAttend: decode (one query row) at 1024 positions and a 512-row prefill chunk
 // after 512 cached positions, Llama-3.2-1B heads (32 query, 8 K/V, head_dim 64), F16, with
 // and without a 2-thread pool.
