@@ -1,13 +1,14 @@
 package model_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 
 	"github.com/golem-llm/golem/gguf"
@@ -22,11 +23,12 @@ const archDir = "../testdata/archs"
 
 // archGolden is one testdata/archs/NAME.json.
 type archGolden struct {
-	Name      string           `json:"name"`
-	Vocab     string           `json:"vocab"`
-	Config    testmodel.Config `json:"config"`
-	SHA256    string           `json:"sha256"`
-	Size      int64            `json:"size"`
+	Name      string             `json:"name"`
+	Vocab     string             `json:"vocab"`
+	Config    testmodel.Config   `json:"config"`
+	ExtraKV   map[string]float32 `json:"extra_kv"` // float32 keys added after testmodel.Write
+	SHA256    string             `json:"sha256"`
+	Size      int64              `json:"size"`
 	Reference struct {
 		Engine  string `json:"engine"`
 		Prompts []struct {
@@ -54,6 +56,7 @@ var archModels = []struct {
 	{"qwen2-f32", true, 1, map[string]gguf.Type{"blk.0.attn_q.weight": gguf.TypeF32, "blk.0.attn_q.bias": gguf.TypeF32}},
 	{"qwen3-f32", true, 1, map[string]gguf.Type{"blk.0.attn_q.weight": gguf.TypeF32, "blk.0.attn_q_norm.weight": gguf.TypeF32}},
 	{"llama-ropefreqs-f32", true, 1, map[string]gguf.Type{"blk.0.attn_q.weight": gguf.TypeF32, "rope_freqs.weight": gguf.TypeF32}},
+	{"llama-ropescale-f32", true, 1, map[string]gguf.Type{"blk.0.attn_q.weight": gguf.TypeF32}},
 	{"qwen2-q8_0", false, 0.5, map[string]gguf.Type{"token_embd.weight": gguf.TypeQ8_0, "blk.1.ffn_down.weight": gguf.TypeQ8_0}},
 	{"llama-q4_k_m", false, 0.5, map[string]gguf.Type{
 		"token_embd.weight": gguf.TypeQ4_K, "output.weight": gguf.TypeQ6_K,
@@ -88,23 +91,23 @@ func writeArchModel(t *testing.T, g *archGolden, types map[string]gguf.Type, thr
 		t.Fatal(err)
 	}
 	defer vocab.Close()
+	var buf bytes.Buffer
+	if err := testmodel.Write(&buf, g.Config, vocab); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	if len(g.ExtraKV) > 0 {
+		if b, err = withKVs(b, g.ExtraKV); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h := sha256.Sum256(b); hex.EncodeToString(h[:]) != g.SHA256 || int64(len(b)) != g.Size {
+		t.Fatalf("%s: testmodel wrote %d bytes with sha256 %x, the golden was made from %d bytes with sha256 %s: remake the goldens (internal/goldengen)",
+			g.Name, len(b), h, g.Size, g.SHA256)
+	}
 	path := filepath.Join(t.TempDir(), g.Name+".gguf")
-	out, err := os.Create(path)
-	if err != nil {
+	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
-	}
-	h := sha256.New()
-	cw := &countingWriter{w: io.MultiWriter(out, h)}
-	if err := testmodel.Write(cw, g.Config, vocab); err != nil {
-		out.Close()
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if sum := hex.EncodeToString(h.Sum(nil)); sum != g.SHA256 || cw.n != g.Size {
-		t.Fatalf("%s: testmodel wrote %d bytes with sha256 %s, the golden was made from %d bytes with sha256 %s: remake the goldens (internal/goldengen)",
-			g.Name, cw.n, sum, g.Size, g.SHA256)
 	}
 	f, err := gguf.Open(path)
 	if err != nil {
@@ -124,15 +127,36 @@ func writeArchModel(t *testing.T, g *archGolden, types map[string]gguf.Type, thr
 	return m
 }
 
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+// withKVs returns the GGUF file src with float32 keys added, in sorted key order after
+// the existing ones, tensors unchanged (as internal/goldengen writes them).
+func withKVs(src []byte, kvs map[string]float32) ([]byte, error) {
+	f, err := gguf.Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	w := gguf.NewWriter()
+	for _, kv := range f.KVs {
+		w.Set(kv.Key, kv.Value)
+	}
+	keys := make([]string, 0, len(kvs))
+	for k := range kvs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		w.Set(k, gguf.Float32Value(kvs[k]))
+	}
+	for i := range f.Tensors {
+		t := &f.Tensors[i]
+		if err := w.AddTensor(t.Name, t.Type, t.Dims, f.TensorData(t)); err != nil {
+			return nil, err
+		}
+	}
+	var out bytes.Buffer
+	if _, err := w.WriteTo(&out); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // runPrompt runs tokens through a fresh F32 cache: the first skip tokens without logits
@@ -274,6 +298,14 @@ func checkFeatureMatters(t *testing.T, g *archGolden, m *model.Model) {
 			m.Layers[i].QNorm = ones(m.HeadDim)
 			m.Layers[i].KNorm = ones(m.HeadDim)
 		}
+	case g.ExtraKV["llama.rope.scaling.factor"] != 0:
+		what = "linear RoPE scaling (rope.scaling.factor without rope.scaling.type)"
+		if want := 1 / g.ExtraKV["llama.rope.scaling.factor"]; m.Rope.FreqScale != want {
+			t.Errorf("%s: RoPE freq_scale %g, want %g", g.Name, m.Rope.FreqScale, want)
+		}
+		saved := m.Rope.FreqScale
+		defer func() { m.Rope.FreqScale = saved }()
+		m.Rope.FreqScale = 1
 	case g.Config.RopeFreqs != nil:
 		what = "rope_freqs"
 		if m.Rope.Factors == nil {

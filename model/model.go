@@ -203,8 +203,8 @@ func (m *Model) loadRope(l *loader, a arch) error {
 		}
 	}
 	switch typ {
-	case "", "none":
-	case "linear":
+	case "none":
+	case "", "linear": // absent means linear in llama.cpp (llama-model.cpp, load_hparams)
 		if hasFactor && factor > 0 {
 			r.FreqScale = float32(1 / factor)
 		}

@@ -21,11 +21,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 
 	"github.com/golem-llm/golem/gguf"
 	"github.com/golem-llm/golem/testmodel"
@@ -38,6 +38,9 @@ type Spec struct {
 	Config  testmodel.Config
 	Prompts []string
 	Note    string // what the model checks
+	// ExtraKV are float32 metadata keys added after testmodel.Write (which has no option
+	// for them), in sorted order, by rewriting the file (see withKVs).
+	ExtraKV map[string]float32
 }
 
 // Llama 3 RoPE scaling (convert_hf_to_gguf.py, rope_type "llama3"), scaled down: the real
@@ -123,6 +126,14 @@ var specs = []Spec{
 		Prompts: []string{longPrompt, "The quick brown fox jumps over the lazy dog."},
 	},
 	{
+		Name: "llama-ropescale-f32", Vocab: "ggml-vocab-llama-spm.gguf",
+		Note: "llama with llama.rope.scaling.factor 4 and no rope.scaling.type: llama.cpp then applies linear scaling (freq_scale 1/4), its default type",
+		Config: testmodel.Config{Arch: "llama", NEmbd: 64, NLayer: 2, NHead: 4, NHeadKV: 2, NFF: 128, NCtx: 2048,
+			RopeBase: 10000, NormEps: 1e-5, Tied: true, Type: "F32", Seed: 16},
+		ExtraKV: map[string]float32{"llama.rope.scaling.factor": 4},
+		Prompts: []string{"Once upon a time, in a small village by the sea, there lived an old fisherman who went out every morning before sunrise and came back when the sun was high in the sky.", "The quick brown fox jumps over the lazy dog."},
+	},
+	{
 		Name: "llama-q4_k_m", Vocab: "ggml-vocab-llama-spm.gguf",
 		Note: "llama, n_embd 256 / n_ff 512 so every matrix takes a k-quant: Q4_K (q, k, output-proj, gate, up, token_embd) and Q6_K (v, down, output), untied, SentencePiece vocabulary",
 		Config: testmodel.Config{Arch: "llama", NEmbd: 256, NLayer: 2, NHead: 4, NHeadKV: 2, NFF: 512, NCtx: 2048,
@@ -133,13 +144,14 @@ var specs = []Spec{
 
 // Golden is one file testdata/archs/NAME.json.
 type Golden struct {
-	Name      string           `json:"name"`
-	Note      string           `json:"note"`
-	Vocab     string           `json:"vocab"`
-	Config    testmodel.Config `json:"config"`
-	SHA256    string           `json:"sha256"` // of the model file testmodel.Write produced
-	Size      int64            `json:"size"`
-	Reference json.RawMessage  `json:"reference"` // llamacpp_logits.mjs output, model path removed
+	Name      string             `json:"name"`
+	Note      string             `json:"note"`
+	Vocab     string             `json:"vocab"`
+	Config    testmodel.Config   `json:"config"`
+	ExtraKV   map[string]float32 `json:"extra_kv,omitempty"`
+	SHA256    string             `json:"sha256"` // of the model file testmodel.Write produced
+	Size      int64              `json:"size"`
+	Reference json.RawMessage    `json:"reference"` // llamacpp_logits.mjs output, model path removed
 }
 
 func main() {
@@ -168,7 +180,7 @@ func run(dir, models, bench, only string) error {
 			continue
 		}
 		path := filepath.Join(models, sp.Name+".gguf")
-		sum, size, err := writeModel(path, filepath.Join(dir, sp.Vocab), sp.Config)
+		sum, size, err := writeModel(path, filepath.Join(dir, sp.Vocab), sp.Config, sp.ExtraKV)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sp.Name, err)
 		}
@@ -192,7 +204,7 @@ func run(dir, models, bench, only string) error {
 		if err != nil {
 			return err
 		}
-		g := Golden{Name: sp.Name, Note: sp.Note, Vocab: sp.Vocab, Config: sp.Config, SHA256: sum, Size: size, Reference: raw}
+		g := Golden{Name: sp.Name, Note: sp.Note, Vocab: sp.Vocab, Config: sp.Config, ExtraKV: sp.ExtraKV, SHA256: sum, Size: size, Reference: raw}
 		b, err := json.MarshalIndent(g, "", " ")
 		if err != nil {
 			return err
@@ -206,31 +218,67 @@ func run(dir, models, bench, only string) error {
 
 // writeModel writes the model to path and again into a hash, and fails unless both
 // writes give the same bytes: the test regenerates the model and must get llama.cpp's.
-func writeModel(path, vocabPath string, cfg testmodel.Config) (string, int64, error) {
+func writeModel(path, vocabPath string, cfg testmodel.Config, extra map[string]float32) (string, int64, error) {
 	vocab, err := gguf.Open(vocabPath)
 	if err != nil {
 		return "", 0, err
 	}
 	defer vocab.Close()
-	if err := testmodel.WriteFile(path, cfg, vocab); err != nil {
-		return "", 0, err
+	var sums [2][]byte
+	var size int64
+	for i := range sums {
+		var buf bytes.Buffer
+		if err := testmodel.Write(&buf, cfg, vocab); err != nil {
+			return "", 0, err
+		}
+		b := buf.Bytes()
+		if len(extra) > 0 {
+			if b, err = withKVs(b, extra); err != nil {
+				return "", 0, err
+			}
+		}
+		h := sha256.Sum256(b)
+		sums[i], size = h[:], int64(len(b))
+		if i == 0 {
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				return "", 0, err
+			}
+		}
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h1 := sha256.New()
-	size, err := io.Copy(h1, f)
-	if err != nil {
-		return "", 0, err
-	}
-	h2 := sha256.New()
-	if err := testmodel.Write(h2, cfg, vocab); err != nil {
-		return "", 0, err
-	}
-	if !bytes.Equal(h1.Sum(nil), h2.Sum(nil)) {
+	if !bytes.Equal(sums[0], sums[1]) {
 		return "", 0, errors.New("writing the model twice gave different bytes")
 	}
-	return hex.EncodeToString(h1.Sum(nil)), size, nil
+	return hex.EncodeToString(sums[0]), size, nil
+}
+
+// withKVs returns the GGUF file src with float32 keys added (or replaced), in sorted key
+// order after the existing ones, tensors unchanged.
+func withKVs(src []byte, kvs map[string]float32) ([]byte, error) {
+	f, err := gguf.Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	w := gguf.NewWriter()
+	for _, kv := range f.KVs {
+		w.Set(kv.Key, kv.Value)
+	}
+	keys := make([]string, 0, len(kvs))
+	for k := range kvs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		w.Set(k, gguf.Float32Value(kvs[k]))
+	}
+	for i := range f.Tensors {
+		t := &f.Tensors[i]
+		if err := w.AddTensor(t.Name, t.Type, t.Dims, f.TensorData(t)); err != nil {
+			return nil, err
+		}
+	}
+	var out bytes.Buffer
+	if _, err := w.WriteTo(&out); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
