@@ -111,8 +111,31 @@ func dotF32(w, x []float32) float32 {
 func quantizeQ8_0(x []float32, dst []byte)  { quantizeQ8_0Ref(x, dst) }
 func f32ToF16Row(x []float32, dst []uint16) { f32ToF16RowRef(x, dst) }
 
+//go:noescape
+func dotQ8_0x4AVX2(w *byte, ws int, x *byte, nb int, out *float32)
+
+//go:noescape
+func dotQ4_0x4AVX2(w *byte, ws int, x *byte, nb int, out *float32)
+
+// rows4 runs a four-row kernel over groups of four rows and the single-row f on the rest.
+func rows4(k4 func(w *byte, ws int, x *byte, nb int, out *float32), f dotFunc, bs, n int, w []byte, wstride int, x []byte, out []float32) {
+	r := 0
+	if useAVX2 {
+		for ; r+4 <= len(out); r += 4 {
+			k4(&w[r*wstride], wstride, bptr(x), n/bs, &out[r])
+		}
+	}
+	for ; r < len(out); r++ {
+		out[r] = f(n, w[r*wstride:], x)
+	}
+}
+
 func dotRowsQ8_0(n int, w []byte, wstride int, x []byte, out []float32) {
-	dotRows(dotQ8_0, n, w, wstride, x, out)
+	rows4(dotQ8_0x4AVX2, dotQ8_0, 32, n, w, wstride, x, out)
+}
+
+func dotRowsQ4_0(n int, w []byte, wstride int, x []byte, out []float32) {
+	rows4(dotQ4_0x4AVX2, dotQ4_0, 32, n, w, wstride, x, out)
 }
 func dotColsQ8_0(n int, w []byte, x []byte, xstride int, out []float32) {
 	dotCols(dotQ8_0, n, w, x, xstride, out)

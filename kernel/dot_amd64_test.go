@@ -199,19 +199,33 @@ func TestFloatKernelsMatchReference(t *testing.T) {
 	}
 }
 
+// TestMultiRowColMatchSingle checks the multi-row and multi-column kernels (the four-row
+// assembly plus single-row tails) against the reference, bit for bit, over row counts 1..9,
+// odd block counts, unaligned rows, padded strides and extreme values.
 func TestMultiRowColMatchSingle(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	for _, k := range qkernels {
-		rows, cols, nb := 5, 3, 3
+		for _, rows := range []int{1, 2, 3, 4, 5, 7, 8, 9} {
+			for _, nb := range []int{1, 3} {
+				for mode := 0; mode < 3; mode++ {
+					checkMultiRowCol(t, r, k, rows, 3, nb, mode)
+				}
+			}
+		}
+	}
+}
+
+func checkMultiRowCol(t *testing.T, r *rand.Rand, k qkernel, rows, cols, nb, mode int) {
+	{
 		n := nb * k.bs
 		wstride, xstride := nb*k.wb+3, nb*k.xb+1
-		w := make([]byte, rows*wstride)
+		w := make([]byte, rows*wstride+1)[1:] // unaligned rows
 		for i := 0; i < rows; i++ {
-			copy(w[i*wstride:], randWeights(r, k, nb, 0, 0))
+			copy(w[i*wstride:], randWeights(r, k, nb, mode, 0))
 		}
 		x := make([]byte, cols*xstride)
 		for c := 0; c < cols; c++ {
-			copy(x[c*xstride:], randActs(r, k, n, 0, 0))
+			copy(x[c*xstride:], randActs(r, k, n, mode, 0))
 		}
 		var rowsF, colsF func(n int, w []byte, s int, x []byte, out []float32)
 		var one func(n int, w, x []byte) float32
@@ -237,7 +251,7 @@ func TestMultiRowColMatchSingle(t *testing.T) {
 		rowsF(n, w, wstride, x, out)
 		for i := range out {
 			if want := k.ref(n, w[i*wstride:], x); !sameFloat(out[i], want) {
-				t.Errorf("%s rows: out[%d] = %v, want %v", k.name, i, out[i], want)
+				t.Errorf("%s rows=%d nb=%d mode=%d: out[%d] = %v, want %v", k.name, rows, nb, mode, i, out[i], want)
 			}
 		}
 		for i := 0; i < rows; i++ {

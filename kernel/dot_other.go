@@ -19,6 +19,9 @@ func f32ToF16Row(x []float32, dst []uint16)       { f32ToF16RowRef(x, dst) }
 func dotRowsQ8_0(n int, w []byte, wstride int, x []byte, out []float32) {
 	dotRows(dotQ8_0, n, w, wstride, x, out)
 }
+func dotRowsQ4_0(n int, w []byte, wstride int, x []byte, out []float32) {
+	dotRows(dotQ4_0, n, w, wstride, x, out)
+}
 func dotColsQ8_0(n int, w []byte, x []byte, xstride int, out []float32) {
 	dotCols(dotQ8_0, n, w, x, xstride, out)
 }

@@ -14,7 +14,7 @@ import "fmt"
 // Strides are in bytes and must be at least the row size; slices too short for the last row or
 // column panic (a programming error).
 
-func checkRows(name string, n, bs, wb int, w []byte, wstride, rows int) {
+func checkDotRows(name string, n, bs, wb int, w []byte, wstride, rows int) {
 	need := n / bs * wb
 	if n%bs != 0 || (rows > 1 && wstride < need) || (rows > 0 && len(w) < (rows-1)*wstride+need) {
 		panic(fmt.Sprintf("kernel: %s: n=%d, %d rows of stride %d need %d bytes of %d-byte rows, have %d",
@@ -38,70 +38,82 @@ func dotCols(f dotFunc, n int, w []byte, x []byte, xstride int, out []float32) {
 
 // DotRowsQ8_0 is the multi-row DotQ8_0 (see the comment above).
 func DotRowsQ8_0(n int, w []byte, wstride int, x []byte, out []float32) {
-	checkRows("DotRowsQ8_0", n, 32, q8_0BlockBytes, w, wstride, len(out))
-	checkRows("DotRowsQ8_0 (x)", n, 32, q8_0BlockBytes, x, 0, 1)
+	checkDotRows("DotRowsQ8_0", n, 32, q8_0BlockBytes, w, wstride, len(out))
+	checkDotRows("DotRowsQ8_0 (x)", n, 32, q8_0BlockBytes, x, 0, 1)
 	dotRowsQ8_0(n, w, wstride, x, out)
 }
 
 // DotColsQ8_0 is the multi-column DotQ8_0 (see the comment above).
 func DotColsQ8_0(n int, w []byte, x []byte, xstride int, out []float32) {
-	checkRows("DotColsQ8_0", n, 32, q8_0BlockBytes, x, xstride, len(out))
-	checkRows("DotColsQ8_0 (w)", n, 32, q8_0BlockBytes, w, 0, 1)
+	checkDotRows("DotColsQ8_0", n, 32, q8_0BlockBytes, x, xstride, len(out))
+	checkDotRows("DotColsQ8_0 (w)", n, 32, q8_0BlockBytes, w, 0, 1)
 	dotColsQ8_0(n, w, x, xstride, out)
 }
 
 // DotRowsQ4_0 is the multi-row DotQ4_0.
 func DotRowsQ4_0(n int, w []byte, wstride int, x []byte, out []float32) {
-	checkRows("DotRowsQ4_0", n, 32, q4_0BlockBytes, w, wstride, len(out))
-	checkRows("DotRowsQ4_0 (x)", n, 32, q8_0BlockBytes, x, 0, 1)
-	dotRows(dotQ4_0, n, w, wstride, x, out)
+	checkDotRows("DotRowsQ4_0", n, 32, q4_0BlockBytes, w, wstride, len(out))
+	checkDotRows("DotRowsQ4_0 (x)", n, 32, q8_0BlockBytes, x, 0, 1)
+	dotRowsQ4_0(n, w, wstride, x, out)
 }
 
 // DotColsQ4_0 is the multi-column DotQ4_0.
 func DotColsQ4_0(n int, w []byte, x []byte, xstride int, out []float32) {
-	checkRows("DotColsQ4_0", n, 32, q8_0BlockBytes, x, xstride, len(out))
-	checkRows("DotColsQ4_0 (w)", n, 32, q4_0BlockBytes, w, 0, 1)
+	checkDotRows("DotColsQ4_0", n, 32, q8_0BlockBytes, x, xstride, len(out))
+	checkDotRows("DotColsQ4_0 (w)", n, 32, q4_0BlockBytes, w, 0, 1)
 	dotColsQ4_0(n, w, x, xstride, out)
 }
 
 // DotRowsQ4_K is the multi-row DotQ4_K.
 func DotRowsQ4_K(n int, w []byte, wstride int, x []byte, out []float32) {
-	checkRows("DotRowsQ4_K", n, 256, q4_KBlockBytes, w, wstride, len(out))
-	checkRows("DotRowsQ4_K (x)", n, 256, q8_KBlockBytes, x, 0, 1)
-	dotRows(dotQ4_K, n, w, wstride, x, out)
+	checkDotRows("DotRowsQ4_K", n, 256, q4_KBlockBytes, w, wstride, len(out))
+	checkDotRows("DotRowsQ4_K (x)", n, 256, q8_KBlockBytes, x, 0, 1)
+	dotRowsQ4_K(n, w, wstride, x, out)
 }
 
 // DotColsQ4_K is the multi-column DotQ4_K.
 func DotColsQ4_K(n int, w []byte, x []byte, xstride int, out []float32) {
-	checkRows("DotColsQ4_K", n, 256, q8_KBlockBytes, x, xstride, len(out))
-	checkRows("DotColsQ4_K (w)", n, 256, q4_KBlockBytes, w, 0, 1)
+	checkDotRows("DotColsQ4_K", n, 256, q8_KBlockBytes, x, xstride, len(out))
+	checkDotRows("DotColsQ4_K (w)", n, 256, q4_KBlockBytes, w, 0, 1)
 	dotCols(dotQ4_K, n, w, x, xstride, out)
 }
 
 // DotRowsQ5_K is the multi-row DotQ5_K.
 func DotRowsQ5_K(n int, w []byte, wstride int, x []byte, out []float32) {
-	checkRows("DotRowsQ5_K", n, 256, q5_KBlockBytes, w, wstride, len(out))
-	checkRows("DotRowsQ5_K (x)", n, 256, q8_KBlockBytes, x, 0, 1)
-	dotRows(dotQ5_K, n, w, wstride, x, out)
+	checkDotRows("DotRowsQ5_K", n, 256, q5_KBlockBytes, w, wstride, len(out))
+	checkDotRows("DotRowsQ5_K (x)", n, 256, q8_KBlockBytes, x, 0, 1)
+	dotRowsQ5_K(n, w, wstride, x, out)
 }
 
 // DotColsQ5_K is the multi-column DotQ5_K.
 func DotColsQ5_K(n int, w []byte, x []byte, xstride int, out []float32) {
-	checkRows("DotColsQ5_K", n, 256, q8_KBlockBytes, x, xstride, len(out))
-	checkRows("DotColsQ5_K (w)", n, 256, q5_KBlockBytes, w, 0, 1)
+	checkDotRows("DotColsQ5_K", n, 256, q8_KBlockBytes, x, xstride, len(out))
+	checkDotRows("DotColsQ5_K (w)", n, 256, q5_KBlockBytes, w, 0, 1)
 	dotCols(dotQ5_K, n, w, x, xstride, out)
 }
 
 // DotRowsQ6_K is the multi-row DotQ6_K.
 func DotRowsQ6_K(n int, w []byte, wstride int, x []byte, out []float32) {
-	checkRows("DotRowsQ6_K", n, 256, q6_KBlockBytes, w, wstride, len(out))
-	checkRows("DotRowsQ6_K (x)", n, 256, q8_KBlockBytes, x, 0, 1)
-	dotRows(dotQ6_K, n, w, wstride, x, out)
+	checkDotRows("DotRowsQ6_K", n, 256, q6_KBlockBytes, w, wstride, len(out))
+	checkDotRows("DotRowsQ6_K (x)", n, 256, q8_KBlockBytes, x, 0, 1)
+	dotRowsQ6_K(n, w, wstride, x, out)
 }
 
 // DotColsQ6_K is the multi-column DotQ6_K.
 func DotColsQ6_K(n int, w []byte, x []byte, xstride int, out []float32) {
-	checkRows("DotColsQ6_K", n, 256, q8_KBlockBytes, x, xstride, len(out))
-	checkRows("DotColsQ6_K (w)", n, 256, q6_KBlockBytes, w, 0, 1)
+	checkDotRows("DotColsQ6_K", n, 256, q8_KBlockBytes, x, xstride, len(out))
+	checkDotRows("DotColsQ6_K (w)", n, 256, q6_KBlockBytes, w, 0, 1)
 	dotCols(dotQ6_K, n, w, x, xstride, out)
+}
+
+func dotRowsQ4_K(n int, w []byte, wstride int, x []byte, out []float32) {
+	dotRows(dotQ4_K, n, w, wstride, x, out)
+}
+
+func dotRowsQ5_K(n int, w []byte, wstride int, x []byte, out []float32) {
+	dotRows(dotQ5_K, n, w, wstride, x, out)
+}
+
+func dotRowsQ6_K(n int, w []byte, wstride int, x []byte, out []float32) {
+	dotRows(dotQ6_K, n, w, wstride, x, out)
 }

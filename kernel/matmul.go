@@ -76,57 +76,150 @@ func Supported(t gguf.Type) bool {
 // dequantized row by row and multiplied in float32. Work is split over weight rows, so
 // the result does not depend on the thread count.
 func (p *Pool) MatMul(out []float32, m *Matrix, x []float32, nx int) {
+	p.MatMulGroup(x, nx, MatMulOp{Out: out, W: m})
+}
+
+// MatMulOp is one product of a MatMulGroup: Out (nx×W.N, row-major) = x · Wᵀ.
+type MatMulOp struct {
+	Out []float32
+	W   *Matrix
+}
+
+// maxGroup is the most products one MatMulGroup pass takes (q, k, v).
+const maxGroup = 4
+
+// MatMulGroup computes several products of the same activations x (nx×K, row-major), as
+// MatMul does for each, e.g. the q, k and v projections or the gate and up projections. The
+// activations are converted once when the weights share an activation format, and all weight
+// rows are split over the threads in one pass (one synchronisation instead of one per
+// product). Every W must have the same K. Results are identical to separate MatMul calls.
+func (p *Pool) MatMulGroup(x []float32, nx int, ops ...MatMulOp) {
+	for len(ops) > 0 {
+		// the longest prefix (up to maxGroup) sharing op 0's activation format
+		k := 1
+		for k < len(ops) && k < maxGroup && actFor(ops[k].W.Type) == actFor(ops[0].W.Type) && ops[k].W.K == ops[0].W.K {
+			k++
+		}
+		p.matMul(x, nx, ops[:k])
+		ops = ops[k:]
+	}
+}
+
+func (p *Pool) matMul(x []float32, nx int, ops []MatMulOp) {
 	t := &p.mm
-	t.m, t.out, t.x, t.nx = m, out[:nx*m.N], x[:nx*m.K], nx
-	t.kind = actFor(m.Type)
+	m0 := ops[0].W
+	K := m0.K
+	t.nops, t.x, t.nx, t.K = len(ops), x[:nx*K], nx, K
+	t.kind = actFor(m0.Type)
+	rows := 0
+	for i, op := range ops {
+		t.ops[i] = op
+		t.ops[i].Out = op.Out[:nx*op.W.N]
+		t.start[i] = rows
+		rows += op.W.N
+	}
+	t.start[len(ops)] = rows
+	q := &p.qt
+	q.kind, q.x, q.K = t.kind, t.x, K
 	switch t.kind {
 	case actQ8_0:
-		t.actStride = m.K / 32 * 34
+		t.actStride = Q8_0RowBytes(K)
 		t.act = growBytes(&p.actBuf, nx*t.actStride)
-		for r := 0; r < nx; r++ {
-			QuantizeQ8_0(x[r*m.K:(r+1)*m.K], t.act[r*t.actStride:(r+1)*t.actStride])
-		}
 	case actQ8_K:
-		t.actStride = m.K / 256 * (4 + 256 + 32)
+		t.actStride = Q8_KRowBytes(K)
 		t.act = growBytes(&p.actBuf, nx*t.actStride)
-		for r := 0; r < nx; r++ {
-			QuantizeQ8_K(x[r*m.K:(r+1)*m.K], t.act[r*t.actStride:(r+1)*t.actStride])
-		}
 	case actF16, actBF16:
-		t.act16 = growU16(&p.act16Buf, nx*m.K)
-		for r := 0; r < nx; r++ {
-			row := t.act16[r*m.K : (r+1)*m.K]
-			if t.kind == actF16 {
-				F32ToF16Row(x[r*m.K:(r+1)*m.K], row)
-			} else {
-				for i, v := range x[r*m.K : (r+1)*m.K] {
-					row[i] = tensor.FP32ToBF16(v)
-				}
-			}
+		t.act16 = growU16(&p.act16Buf, nx*K)
+	}
+	q.act, q.act16, q.stride = t.act, t.act16, t.actStride
+	if t.kind != actF32 {
+		if nx >= 4 {
+			p.Parallel(nx, 1, q)
+		} else {
+			q.Run(0, 0, nx)
 		}
 	}
 	grain := 4
 	if nx > 1 {
 		grain = 16
 	}
-	p.Parallel(m.N, grain, t)
+	p.Parallel(rows, grain, t)
+	t.ops = [maxGroup]MatMulOp{} // drop references to the caller's buffers
+	t.x, t.act, t.act16 = nil, nil, nil
+	q.x, q.act, q.act16 = nil, nil, nil
+}
+
+// quantTask converts activation rows [lo, hi) to the weights' activation format.
+type quantTask struct {
+	kind   actKind
+	x      []float32
+	K      int
+	act    []byte
+	act16  []uint16
+	stride int
+}
+
+func (q *quantTask) Run(_, lo, hi int) {
+	for r := lo; r < hi; r++ {
+		x := q.x[r*q.K : (r+1)*q.K]
+		switch q.kind {
+		case actQ8_0:
+			quantizeQ8_0(x, q.act[r*q.stride:(r+1)*q.stride])
+		case actQ8_K:
+			quantizeQ8_KRef(x, q.act[r*q.stride:(r+1)*q.stride])
+		case actF16:
+			f32ToF16Row(x, q.act16[r*q.K:(r+1)*q.K])
+		case actBF16:
+			row := q.act16[r*q.K : (r+1)*q.K]
+			for i, v := range x {
+				row[i] = tensor.FP32ToBF16(v)
+			}
+		}
+	}
 }
 
 type matmulTask struct {
-	m         *Matrix
-	out, x    []float32
-	nx        int
+	ops       [maxGroup]MatMulOp
+	start     [maxGroup + 1]int // first global row of each op
+	nops      int
+	x         []float32
+	nx, K     int
 	kind      actKind
 	act       []byte
 	actStride int
 	act16     []uint16
 }
 
-// Run computes weight rows [lo, hi) for every activation row. Rows are processed in
-// tiles so a tile of weights stays in cache while all activation rows pass over it.
-func (t *matmulTask) Run(_, lo, hi int) {
-	m := t.m
+// Run computes global weight rows [lo, hi) (the ops' rows concatenated) for every
+// activation row.
+func (t *matmulTask) Run(th, lo, hi int) {
+	for i := 0; i < t.nops; i++ {
+		a, b := max(lo, t.start[i]), min(hi, t.start[i+1])
+		if a < b {
+			t.runOp(&t.ops[i], a-t.start[i], b-t.start[i])
+		}
+	}
+}
+
+// runOp computes rows [lo, hi) of op's weights for every activation row. Rows are processed in tiles
+// so a tile of weights stays in cache (L1/L2) while all activation rows pass over it; within a
+// tile the multi-row kernels (DotRows*) take four weight rows against one activation row, which
+// shares the activation loads and gives four independent accumulation chains. Each output is
+// still exactly the single-row kernel's result.
+func (t *matmulTask) runOp(op *MatMulOp, lo, hi int) {
+	m := op.W
+	out := op.Out
 	const tile = 16
+	if rows := rowsKernel(m.Type); rows != nil && (t.kind == actQ8_0 || t.kind == actQ8_K) {
+		for i0 := lo; i0 < hi; i0 += tile {
+			i1 := min(i0+tile, hi)
+			w := m.Data[i0*m.RowBytes : i1*m.RowBytes]
+			for r := 0; r < t.nx; r++ {
+				rows(m.K, w, m.RowBytes, t.act[r*t.actStride:(r+1)*t.actStride], out[r*m.N+i0:r*m.N+i1])
+			}
+		}
+		return
+	}
 	var deq []float32
 	if t.kind == actF32 && m.Type != gguf.TypeF32 {
 		deq = make([]float32, m.K) // rare types only; not on the hot path of supported models
@@ -134,47 +227,48 @@ func (t *matmulTask) Run(_, lo, hi int) {
 	for i0 := lo; i0 < hi; i0 += tile {
 		i1 := min(i0+tile, hi)
 		for r := 0; r < t.nx; r++ {
-			o := t.out[r*m.N : (r+1)*m.N]
+			o := out[r*m.N : (r+1)*m.N]
 			for i := i0; i < i1; i++ {
 				w := m.Row(i)
 				var s float32
 				switch t.kind {
-				case actQ8_0:
-					a := t.act[r*t.actStride : (r+1)*t.actStride]
-					if m.Type == gguf.TypeQ8_0 {
-						s = DotQ8_0(m.K, w, a)
-					} else {
-						s = DotQ4_0(m.K, w, a)
-					}
-				case actQ8_K:
-					a := t.act[r*t.actStride : (r+1)*t.actStride]
-					switch m.Type {
-					case gguf.TypeQ4_K:
-						s = DotQ4_K(m.K, w, a)
-					case gguf.TypeQ5_K:
-						s = DotQ5_K(m.K, w, a)
-					default:
-						s = DotQ6_K(m.K, w, a)
-					}
 				case actF16:
-					s = DotF16(m.K, w, t.act16[r*m.K:(r+1)*m.K])
+					s = dotF16(m.K, w, t.act16[r*m.K:(r+1)*m.K])
 				case actBF16:
-					s = DotBF16(m.K, w, t.act16[r*m.K:(r+1)*m.K])
+					s = dotBF16(m.K, w, t.act16[r*m.K:(r+1)*m.K])
 				default:
 					xr := t.x[r*m.K : (r+1)*m.K]
 					if m.Type == gguf.TypeF32 {
-						s = DotF32(f32View(w), xr)
+						s = dotF32(f32View(w), xr)
 					} else {
 						if err := tensor.Dequantize(m.Type, w, deq); err != nil {
 							panic(err) // sizes were checked by NewMatrix
 						}
-						s = DotF32(deq, xr)
+						s = dotF32(deq, xr)
 					}
 				}
 				o[i] = s
 			}
 		}
 	}
+}
+
+// rowsKernel returns the multi-row kernel for quantized weights of type t, nil for others.
+// Lengths were checked by NewMatrix and MatMul, so the unchecked internal kernels are used.
+func rowsKernel(t gguf.Type) func(n int, w []byte, wstride int, x []byte, out []float32) {
+	switch t {
+	case gguf.TypeQ8_0:
+		return dotRowsQ8_0
+	case gguf.TypeQ4_0:
+		return dotRowsQ4_0
+	case gguf.TypeQ4_K:
+		return dotRowsQ4_K
+	case gguf.TypeQ5_K:
+		return dotRowsQ5_K
+	case gguf.TypeQ6_K:
+		return dotRowsQ6_K
+	}
+	return nil
 }
 
 func growBytes(b *[]byte, n int) []byte {

@@ -92,9 +92,7 @@ func (m *Model) Forward(b *Batch, kv KV) ([][]float32, error) {
 			kernel.RMSNorm(xn[r*E:(r+1)*E], x[r*E:(r+1)*E], ly.AttnNorm, m.NormEps)
 		}
 		q, k, v := s.q[:T*qd], s.k[:T*kvd], s.v[:T*kvd]
-		m.pool.MatMul(q, &ly.Wq, xn, T)
-		m.pool.MatMul(k, &ly.Wk, xn, T)
-		m.pool.MatMul(v, &ly.Wv, xn, T)
+		m.pool.MatMulGroup(xn, T, kernel.MatMulOp{Out: q, W: &ly.Wq}, kernel.MatMulOp{Out: k, W: &ly.Wk}, kernel.MatMulOp{Out: v, W: &ly.Wv})
 		if ly.Bq != nil {
 			for r := 0; r < T; r++ {
 				kernel.Add(q[r*qd:(r+1)*qd], q[r*qd:(r+1)*qd], ly.Bq)
@@ -140,8 +138,7 @@ func (m *Model) Forward(b *Batch, kv KV) ([][]float32, error) {
 			kernel.RMSNorm(xn[r*E:(r+1)*E], x[r*E:(r+1)*E], ly.FFNNorm, m.NormEps)
 		}
 		g, u, d := s.gate[:T*m.NFF], s.up[:T*m.NFF], s.down[:T*E]
-		m.pool.MatMul(g, &ly.Gate, xn, T)
-		m.pool.MatMul(u, &ly.Up, xn, T)
+		m.pool.MatMulGroup(xn, T, kernel.MatMulOp{Out: g, W: &ly.Gate}, kernel.MatMulOp{Out: u, W: &ly.Up})
 		kernel.SiLUMul(g, g, u)
 		m.pool.MatMul(d, &ly.Down, g, T)
 		kernel.Add(x, x, d)
