@@ -108,7 +108,17 @@ func dotF32(w, x []float32) float32 {
 	return s + floatTail(n, func(i int) float32 { return float32(w[i] * x[i]) })
 }
 
-func quantizeQ8_0(x []float32, dst []byte)  { quantizeQ8_0Ref(x, dst) }
+//go:noescape
+func quantizeQ8_0AVX2(x *float32, dst *byte, nb int)
+
+func quantizeQ8_0(x []float32, dst []byte) {
+	if useAVX2 && len(x) >= 32 {
+		quantizeQ8_0AVX2(unsafe.SliceData(x), bptr(dst), len(x)/32)
+		return
+	}
+	quantizeQ8_0Ref(x, dst)
+}
+
 func f32ToF16Row(x []float32, dst []uint16) { f32ToF16RowRef(x, dst) }
 
 //go:noescape

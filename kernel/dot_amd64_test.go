@@ -3,6 +3,7 @@
 package kernel
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
@@ -262,6 +263,54 @@ func checkMultiRowCol(t *testing.T, r *rand.Rand, k qkernel, rows, cols, nb, mod
 					t.Errorf("%s cols: row %d col %d = %v, want %v", k.name, i, c, outc[c], want)
 				}
 			}
+		}
+	}
+}
+
+// TestQuantizeQ8_0AVX2MatchesRef: identical bytes on random rows, all-zero blocks, values
+// near the F16 limit and beyond, ties at .5 after scaling, tiny (subnormal d) blocks, ±Inf,
+// and unaligned slices.
+func TestQuantizeQ8_0AVX2MatchesRef(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no AVX2 on this CPU")
+	}
+	r := rand.New(rand.NewPCG(21, 22))
+	for trial := 0; trial < 300; trial++ {
+		nb := 1 + trial%7
+		buf := make([]float32, nb*32+1)
+		x := buf[trial%2:][:nb*32]
+		for i := range x {
+			switch trial % 6 {
+			case 0:
+				x[i] = float32(r.NormFloat64())
+			case 1:
+				x[i] = float32(r.NormFloat64() * 65504)
+			case 2:
+				if (i/32)%2 == 0 {
+					x[i] = 0
+				} else {
+					x[i] = float32(r.NormFloat64() * 1e-6)
+				}
+			case 3: // exact halves after scaling by 127/amax = 1
+				x[i] = float32(r.IntN(255)-127) / 2
+				if i%32 == 0 {
+					x[i] = 127
+				}
+			case 4:
+				x[i] = float32(r.NormFloat64() * 1e30)
+			case 5:
+				x[i] = float32(r.NormFloat64())
+				if i%29 == 0 {
+					x[i] = float32(math.Inf(1 - 2*(i%2)))
+				}
+			}
+		}
+		want := make([]byte, Q8_0RowBytes(len(x)))
+		got := make([]byte, Q8_0RowBytes(len(x))+1)[1:]
+		quantizeQ8_0Ref(x, want)
+		quantizeQ8_0AVX2(&x[0], &got[0], nb)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("trial %d: avx2 %x\n want %x", trial, got, want)
 		}
 	}
 }
