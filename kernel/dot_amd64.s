@@ -119,23 +119,59 @@ q40done:
 	MOVSS X0, ret+24(FP)
 	RET
 
+// k4shuf<>+32k broadcasts int16 word k of a register to all 16 words (VPSHUFB per 128-bit lane).
+DATA k4shuf<>+0x00(SB)/8, $0x0100010001000100
+DATA k4shuf<>+0x08(SB)/8, $0x0100010001000100
+DATA k4shuf<>+0x10(SB)/8, $0x0100010001000100
+DATA k4shuf<>+0x18(SB)/8, $0x0100010001000100
+DATA k4shuf<>+0x20(SB)/8, $0x0302030203020302
+DATA k4shuf<>+0x28(SB)/8, $0x0302030203020302
+DATA k4shuf<>+0x30(SB)/8, $0x0302030203020302
+DATA k4shuf<>+0x38(SB)/8, $0x0302030203020302
+DATA k4shuf<>+0x40(SB)/8, $0x0504050405040504
+DATA k4shuf<>+0x48(SB)/8, $0x0504050405040504
+DATA k4shuf<>+0x50(SB)/8, $0x0504050405040504
+DATA k4shuf<>+0x58(SB)/8, $0x0504050405040504
+DATA k4shuf<>+0x60(SB)/8, $0x0706070607060706
+DATA k4shuf<>+0x68(SB)/8, $0x0706070607060706
+DATA k4shuf<>+0x70(SB)/8, $0x0706070607060706
+DATA k4shuf<>+0x78(SB)/8, $0x0706070607060706
+DATA k4shuf<>+0x80(SB)/8, $0x0908090809080908
+DATA k4shuf<>+0x88(SB)/8, $0x0908090809080908
+DATA k4shuf<>+0x90(SB)/8, $0x0908090809080908
+DATA k4shuf<>+0x98(SB)/8, $0x0908090809080908
+DATA k4shuf<>+0xa0(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA k4shuf<>+0xa8(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA k4shuf<>+0xb0(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA k4shuf<>+0xb8(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA k4shuf<>+0xc0(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA k4shuf<>+0xc8(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA k4shuf<>+0xd0(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA k4shuf<>+0xd8(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA k4shuf<>+0xe0(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA k4shuf<>+0xe8(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA k4shuf<>+0xf0(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA k4shuf<>+0xf8(SB)/8, $0x0f0e0f0e0f0e0f0e
+GLOBL k4shuf<>(SB), RODATA|NOPTR, $256
+
+// KSCALES16 widens the 8 scale bytes in R8 to int16 words 0..7 of both lanes of Y10.
+#define KSCALES16 \
+	VMOVQ       R8, X10;          \
+	VPMOVZXBW   X10, X10;         \
+	VINSERTI128 $1, X10, Y10, Y10
+
 // Q4K_CHUNK adds 64 elements (two sub-blocks of 32 sharing 32 bytes of nibbles at qoff(SI))
-// to the int32 lanes in Y1; the next two scales are the low bytes of R8 (shifted out).
-#define Q4K_CHUNK(qoff, xoff0, xoff1) \
+// to the int32 lanes in Y1; the scales of the two sub-blocks are words m0/32 and m1/32 of Y10
+// (KSCALES16), broadcast by VPSHUFB.
+#define Q4K_CHUNK(qoff, xoff0, xoff1, m0, m1) \
 	VMOVDQU      qoff(SI), Y4;        \
 	VPSRLW       $4, Y4, Y5;          \
 	VPAND        Y14, Y4, Y4;         \ // sub-block 2j
 	VPAND        Y14, Y5, Y5;         \ // sub-block 2j+1
 	VPMADDUBSW   xoff0(DI), Y4, Y4;   \
 	VPMADDUBSW   xoff1(DI), Y5, Y5;   \
-	MOVBLZX      R8, DX;              \
-	SHRQ         $8, R8;              \
-	VMOVD        DX, X6;              \
-	VPBROADCASTW X6, Y6;              \
-	MOVBLZX      R8, DX;              \
-	SHRQ         $8, R8;              \
-	VMOVD        DX, X7;              \
-	VPBROADCASTW X7, Y7;              \
+	VPSHUFB      k4shuf<>+m0(SB), Y10, Y6; \
+	VPSHUFB      k4shuf<>+m1(SB), Y10, Y7; \
 	VPMADDWD     Y6, Y4, Y4;          \ // × scale, pairs → int32
 	VPMADDWD     Y7, Y5, Y5;          \
 	VPADDD       Y4, Y1, Y1;          \
@@ -205,6 +241,7 @@ TEXT ·dotQ4_KAVX2(SB), NOSPLIT, $0-28
 
 q4kloop:
 	KUNPACK
+	KSCALES16
 	KMINS(2)
 
 	// d = d_x · d_w
@@ -215,10 +252,10 @@ q4kloop:
 	VBROADCASTSS X9, Y9
 
 	VPXOR Y1, Y1, Y1
-	Q4K_CHUNK(16, 4, 36)
-	Q4K_CHUNK(48, 68, 100)
-	Q4K_CHUNK(80, 132, 164)
-	Q4K_CHUNK(112, 196, 228)
+	Q4K_CHUNK(16, 4, 36, 0x00, 0x20)
+	Q4K_CHUNK(48, 68, 100, 0x40, 0x60)
+	Q4K_CHUNK(80, 132, 164, 0x80, 0xa0)
+	Q4K_CHUNK(112, 196, 228, 0xc0, 0xe0)
 
 	VCVTDQ2PS Y1, Y1
 	VMULPS    Y9, Y1, Y1
@@ -237,29 +274,23 @@ q4kdone:
 	RET
 
 // Q5K_CHUNK is Q4K_CHUNK with the fifth bit: bits (2j, 2j+1) of qh (Y3) shifted to 0x10.
-#define Q5K_CHUNK(qoff, xoff0, xoff1, hs0, hs1) \
+#define Q5K_CHUNK(qoff, xoff0, xoff1, hs0, hs1, m0, m1) \
 	VMOVDQU      qoff(SI), Y4;        \
 	VPSRLW       $4, Y4, Y5;          \
 	VPAND        Y14, Y4, Y4;         \
 	VPAND        Y14, Y5, Y5;         \
-	VPSRLW       hs0, Y3, Y10;        \
-	VPAND        Y13, Y10, Y10;       \ // bit 2j of each qh byte, at bit 0
-	VPSLLW       $4, Y10, Y10;        \
-	VPOR         Y10, Y4, Y4;         \
-	VPSRLW       hs1, Y3, Y10;        \
-	VPAND        Y13, Y10, Y10;       \
-	VPSLLW       $4, Y10, Y10;        \
-	VPOR         Y10, Y5, Y5;         \
+	VPSRLW       hs0, Y3, Y11;        \
+	VPAND        Y13, Y11, Y11;       \ // bit 2j of each qh byte, at bit 0
+	VPSLLW       $4, Y11, Y11;        \
+	VPOR         Y11, Y4, Y4;         \
+	VPSRLW       hs1, Y3, Y11;        \
+	VPAND        Y13, Y11, Y11;       \
+	VPSLLW       $4, Y11, Y11;        \
+	VPOR         Y11, Y5, Y5;         \
 	VPMADDUBSW   xoff0(DI), Y4, Y4;   \
 	VPMADDUBSW   xoff1(DI), Y5, Y5;   \
-	MOVBLZX      R8, DX;              \
-	SHRQ         $8, R8;              \
-	VMOVD        DX, X6;              \
-	VPBROADCASTW X6, Y6;              \
-	MOVBLZX      R8, DX;              \
-	SHRQ         $8, R8;              \
-	VMOVD        DX, X7;              \
-	VPBROADCASTW X7, Y7;              \
+	VPSHUFB      k4shuf<>+m0(SB), Y10, Y6; \
+	VPSHUFB      k4shuf<>+m1(SB), Y10, Y7; \
 	VPMADDWD     Y6, Y4, Y4;          \
 	VPMADDWD     Y7, Y5, Y5;          \
 	VPADDD       Y4, Y1, Y1;          \
@@ -279,6 +310,7 @@ TEXT ·dotQ5_KAVX2(SB), NOSPLIT, $0-28
 
 q5kloop:
 	KUNPACK
+	KSCALES16
 	KMINS(2)
 
 	MOVWLZX      0(SI), AX
@@ -289,10 +321,10 @@ q5kloop:
 
 	VMOVDQU 16(SI), Y3 // qh
 	VPXOR   Y1, Y1, Y1
-	Q5K_CHUNK(48, 4, 36, $0, $1)
-	Q5K_CHUNK(80, 68, 100, $2, $3)
-	Q5K_CHUNK(112, 132, 164, $4, $5)
-	Q5K_CHUNK(144, 196, 228, $6, $7)
+	Q5K_CHUNK(48, 4, 36, $0, $1, 0x00, 0x20)
+	Q5K_CHUNK(80, 68, 100, $2, $3, 0x40, 0x60)
+	Q5K_CHUNK(112, 132, 164, $4, $5, 0x80, 0xa0)
+	Q5K_CHUNK(144, 196, 228, $6, $7, 0xc0, 0xe0)
 
 	VCVTDQ2PS Y1, Y1
 	VMULPS    Y9, Y1, Y1
