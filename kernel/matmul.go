@@ -211,6 +211,9 @@ func (t *matmulTask) runOp(op *MatMulOp, lo, hi int) {
 	out := op.Out
 	const tile = 16
 	if rows := rowsKernel(m.Type); rows != nil && (t.kind == actQ8_0 || t.kind == actQ8_K) {
+		// A tile of about 16 KiB of weights (a multiple of the 4-row kernel) stays in L1 while
+		// every activation row (from L2) passes over it.
+		tile := max(4, (16<<10)/m.RowBytes&^3)
 		for i0 := lo; i0 < hi; i0 += tile {
 			i1 := min(i0+tile, hi)
 			w := m.Data[i0*m.RowBytes : i1*m.RowBytes]
