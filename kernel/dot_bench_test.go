@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"github.com/golem-llm/golem/gguf"
 	"math/rand/v2"
 	"testing"
 )
@@ -12,17 +13,18 @@ import (
 func BenchmarkMatMul(b *testing.B) {
 	type typ struct {
 		name      string
+		typ       gguf.Type
 		bs, wb    int
 		k         bool
 		ref, simd func(n int, w, x []byte) float32
 	}
 	types := []typ{
-		{"Q8_0", 32, q8_0BlockBytes, false, dotQ8_0Ref, dotQ8_0},
-		{"Q4_0", 32, q4_0BlockBytes, false, dotQ4_0Ref, dotQ4_0},
-		{"Q4_K", 256, q4_KBlockBytes, true, dotQ4_KRef, dotQ4_K},
-		{"Q5_K", 256, q5_KBlockBytes, true, dotQ5_KRef, dotQ5_K},
-		{"Q6_K", 256, q6_KBlockBytes, true, dotQ6_KRef, dotQ6_K},
-		{"F16", 1, 2, false, nil, nil},
+		{"Q8_0", gguf.TypeQ8_0, 32, q8_0BlockBytes, false, dotQ8_0Ref, dotQ8_0},
+		{"Q4_0", gguf.TypeQ4_0, 32, q4_0BlockBytes, false, dotQ4_0Ref, dotQ4_0},
+		{"Q4_K", gguf.TypeQ4_K, 256, q4_KBlockBytes, true, dotQ4_KRef, dotQ4_K},
+		{"Q5_K", gguf.TypeQ5_K, 256, q5_KBlockBytes, true, dotQ5_KRef, dotQ5_K},
+		{"Q6_K", gguf.TypeQ6_K, 256, q6_KBlockBytes, true, dotQ6_KRef, dotQ6_K},
+		{"F16", gguf.TypeF16, 1, 2, false, nil, nil},
 	}
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, t := range types {
@@ -79,6 +81,10 @@ func BenchmarkMatMul(b *testing.B) {
 									out[i] = dotF16(cols, w[i*rowBytes:], xh)
 								}
 							}
+							continue
+						}
+						if impl == "avx2" { // the multi-row path MatMul uses
+							rowsKernel(t.typ)(cols, w, rowBytes, x, out)
 							continue
 						}
 						for i := range out {
