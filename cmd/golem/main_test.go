@@ -269,3 +269,32 @@ func TestRunErrors(t *testing.T) {
 		t.Errorf("bad kv type: %v", err)
 	}
 }
+
+// golem chat: each line is a user turn rendered with the chat template (ChatML for the
+// embedded model) and answered; /reset forgets the conversation; /exit quits.
+func TestChatREPL(t *testing.T) {
+	in := "Tell me a story.\nAnd then?\n/reset\nTell me a story.\n/exit\nnot read\n"
+	out, stderr, err := runCLI(t, in, "chat", "--temp", "0", "-n", "12")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "no chat template; using ChatML") {
+		t.Errorf("stderr %q", stderr)
+	}
+	// One line per answered turn after its "> " prompt; /reset only prints a new prompt.
+	lines := strings.Split(out, "\n")
+	if len(lines) != 4 || lines[3] != "> " || !strings.HasPrefix(lines[0], "> ") || !strings.HasPrefix(lines[2], "> > ") {
+		t.Fatalf("unexpected transcript %q", out)
+	}
+	first, third := lines[0][2:], lines[2][4:]
+	if strings.TrimSpace(first) == "" || strings.TrimSpace(lines[1][2:]) == "" {
+		t.Errorf("empty reply: %q", out)
+	}
+	// After /reset the same question gets the same (greedy) answer as at the start.
+	if first != third {
+		t.Errorf("after /reset: %q, first turn: %q", third, first)
+	}
+	if strings.Contains(out, "not read") {
+		t.Error("input after /exit was processed")
+	}
+}
