@@ -7,8 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golem-llm/golem/kvcache"
-	"github.com/golem-llm/golem/model"
+	"github.com/golem-llm/golem/engine"
 	"github.com/golem-llm/golem/sample"
 )
 
@@ -63,8 +62,9 @@ func rate(n int, d time.Duration) float64 {
 
 // Generate runs prompt through the model and samples up to MaxTokens tokens, calling fn for
 // each (fn may be nil; an error from fn stops generation and is returned). Cancelling ctx
-// stops before the next token. The prompt is tokenized with special tokens parsed, as
-// llama.cpp's CLI does.
+// stops at the next step and returns ctx's error with the partial Result. The prompt is
+// tokenized with special tokens parsed, as llama.cpp's CLI does. The request runs on the
+// model's in-process engine (see Engine), the same path `golem serve` uses.
 func (m *Model) Generate(ctx context.Context, prompt string, opt GenerateOptions, fn func(Token) error) (*Result, error) {
 	ids := opt.PromptTokens
 	if ids == nil {
@@ -84,106 +84,76 @@ func (m *Model) Generate(ctx context.Context, prompt string, opt GenerateOptions
 	if len(ids) >= m.nCtx {
 		return nil, fmt.Errorf("golem: prompt of %d tokens does not fit the context of %d tokens", len(ids), m.nCtx)
 	}
-	res := &Result{Prompt: ids}
-	net := m.net
-	kv := kvcache.NewContiguous(net.NLayer, m.nCtx, net.NHeadKV*net.HeadDim, m.kvF16, net.Pool())
-	bs := opt.BatchSize
-	if bs <= 0 {
-		bs = 512
+	if opt.Logprobs < 0 || opt.Logprobs > 20 {
+		return nil, fmt.Errorf("golem: Logprobs %d outside 0–20", opt.Logprobs)
 	}
-	start := time.Now()
-	var logits []float32
-	for p := 0; p < len(ids); p += bs {
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
-		end := min(p+bs, len(ids))
-		mode := model.LogitsNone
-		if end == len(ids) {
-			mode = model.LogitsLast
-		}
-		out, err := net.Forward(&model.Batch{Seqs: []model.Seq{{Pos: p, Tokens: ids[p:end], Logits: mode}}}, kv)
-		if err != nil {
-			return res, err
-		}
-		if mode == model.LogitsLast {
-			logits = out[0]
-		}
-	}
-	res.PromptTime = time.Since(start)
-	start = time.Now()
-	defer func() { res.DecodeTime = time.Since(start) }()
-
-	smp := sample.New(opt.Sampling)
-	for _, id := range ids {
-		smp.Accept(id)
-	}
-	dec := m.tok.NewDecoder(false)
-	stop := sample.NewStopMatcher(opt.Stop)
-	var text []byte
-	var top []sample.TopLogprob
-	pos := len(ids)
 	maxTok := opt.MaxTokens
-	if maxTok <= 0 || maxTok > m.nCtx-pos {
-		maxTok = m.nCtx - pos
+	if maxTok <= 0 || maxTok > m.nCtx-len(ids) {
+		maxTok = m.nCtx - len(ids)
 	}
-	res.FinishReason = "length"
-	for len(res.Tokens) < maxTok {
+	eng, err := m.Engine()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, err := eng.Submit(ctx, engine.Request{
+		Prompt: ids, MaxTokens: maxTok, Sampling: opt.Sampling, Stop: opt.Stop,
+		IgnoreEOS: opt.IgnoreEOS, Logprobs: true, TopLogprobs: opt.Logprobs,
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Prompt: ids}
+	var text strings.Builder
+	var fnErr error
+	// The first piece loses the space SentencePiece put before it, as llama.cpp's
+	// detokenize of the generated tokens does (the text may arrive later than the token
+	// when a UTF-8 character or a stop-string prefix is held back).
+	strip := false
+	for ev := range events {
+		if fnErr != nil {
+			continue // drain after cancel
+		}
+		t := Token{ID: ev.Token, Text: ev.Text, Logprob: ev.Logprob, Top: ev.Top}
+		if ev.Done {
+			res.FinishReason = ev.FinishReason
+			res.PromptTime = ev.Usage.TTFT
+			res.DecodeTime = ev.Usage.E2E - ev.Usage.TTFT
+			if ev.Err != nil {
+				fnErr = ev.Err
+			}
+			if ev.Text == "" {
+				continue
+			}
+			t = Token{ID: -1, Text: ev.Text}
+		} else {
+			res.Tokens = append(res.Tokens, ev.Token)
+			if len(res.Tokens) == 1 {
+				strip = m.tok.AddSpacePrefix() && strings.HasPrefix(string(m.tok.TokenToPiece(ev.Token, false)), " ")
+			}
+		}
+		if strip && t.Text != "" {
+			t.Text = strings.TrimPrefix(t.Text, " ")
+			strip = false
+		}
+		text.WriteString(t.Text)
+		if fn != nil {
+			if err := fn(t); err != nil {
+				fnErr = err
+				cancel()
+			}
+		}
+	}
+	res.Text = text.String()
+	if fnErr != nil {
+		return res, fnErr
+	}
+	if res.FinishReason == "abort" {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		id := smp.Sample(logits)
-		smp.Accept(id)
-		var lp float32
-		lp, top = sample.Logprobs(logits, id, opt.Logprobs, top[:0])
-		if m.tok.IsEOG(id) && !opt.IgnoreEOS {
-			res.FinishReason = "stop"
-			break
-		}
-		res.Tokens = append(res.Tokens, id)
-		raw := dec.Add(id)
-		if len(res.Tokens) == 1 && m.tok.AddSpacePrefix() && strings.HasPrefix(raw, " ") {
-			// As llama.cpp's detokenize of the generated tokens: the first piece loses
-			// the space SentencePiece put before it.
-			raw = raw[1:]
-		}
-		piece, stopped := stop.Push(raw)
-		text = append(text, piece...)
-		if fn != nil {
-			if err := fn(Token{ID: id, Text: piece, Logprob: lp, Top: top}); err != nil {
-				res.Text = string(text)
-				return res, err
-			}
-		}
-		if stopped {
-			res.FinishReason = "stop"
-			break
-		}
-		if len(res.Tokens) == maxTok {
-			break
-		}
-		out, err := net.Forward(&model.Batch{Seqs: []model.Seq{{Pos: pos, Tokens: []int32{id}, Logits: model.LogitsLast}}}, kv)
-		if err != nil {
-			return res, err
-		}
-		logits = out[0]
-		pos++
 	}
-	if !stop.Stopped() {
-		// Text held back at the end: an unfinished UTF-8 sequence or the start of a stop string.
-		tail, _ := stop.Push(dec.Flush())
-		tail += stop.Flush()
-		if tail != "" {
-			text = append(text, tail...)
-			if fn != nil {
-				if err := fn(Token{ID: -1, Text: tail}); err != nil {
-					res.Text = string(text)
-					return res, err
-				}
-			}
-		}
-	}
-	res.Text = string(text)
 	return res, nil
 }
 

@@ -16,9 +16,11 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"sync"
 	"unsafe"
 
 	"github.com/golem-llm/golem/chat"
+	"github.com/golem-llm/golem/engine"
 	"github.com/golem-llm/golem/gguf"
 	"github.com/golem-llm/golem/model"
 	"github.com/golem-llm/golem/tokenizer"
@@ -37,11 +39,11 @@ func DefaultModelBytes() []byte { return defaultModel }
 type Options struct {
 	Threads int    // compute threads; ≤ 0 means all cores
 	Context int    // context size in tokens; ≤ 0 means the model's training context (capped at 4096)
-	KVType  string // K/V cache type: "f16" (default), "f32"
+	KVType  string // K/V cache type: "f16" (default, as llama.cpp), "f32", "q8_0"
 }
 
-// Model is a loaded model with its tokenizer and chat template. Methods that generate must
-// not be called concurrently.
+// Model is a loaded model with its tokenizer and chat template. It is safe for concurrent
+// use: generations run through one in-process engine (package engine), one at a time.
 type Model struct {
 	Name      string
 	file      *gguf.File
@@ -49,8 +51,12 @@ type Model struct {
 	tok       *tokenizer.Tokenizer
 	tmpl      *chat.Template
 	nCtx      int
-	kvF16     bool
+	kvType    string
 	ownedFile bool
+
+	engOnce sync.Once
+	eng     *engine.Engine
+	engErr  error
 }
 
 // Load opens a GGUF file and prepares it for generation. Errors name the file and what in it
@@ -109,18 +115,20 @@ func fromFile(f *gguf.File, name string, opt Options) (*Model, error) {
 		m.nCtx = min(net.NCtxTrain, 4096)
 	}
 	switch opt.KVType {
-	case "", "f16":
-		m.kvF16 = true
-	case "f32":
+	case "", "f16", "f32", "q8_0":
+		m.kvType = opt.KVType
 	default:
 		net.Close()
-		return nil, fmt.Errorf("KV cache type %q is not supported by golem run (supported: f16, f32)", opt.KVType)
+		return nil, fmt.Errorf("KV cache type %q is not supported (supported: f16, f32, q8_0)", opt.KVType)
 	}
 	return m, nil
 }
 
 // Close releases the model's threads and file mapping.
 func (m *Model) Close() error {
+	if m.eng != nil {
+		m.eng.Close()
+	}
 	m.net.Close()
 	if m.ownedFile {
 		return m.file.Close()
@@ -136,6 +144,20 @@ func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
 
 // File returns the model's GGUF file.
 func (m *Model) File() *gguf.File { return m.file }
+
+// Engine returns the model's in-process engine (created on first use): one running sequence,
+// a paged KV cache of one context, prefix caching across calls.
+func (m *Model) Engine() (*engine.Engine, error) {
+	m.engOnce.Do(func() {
+		m.eng, m.engErr = engine.New(engine.Config{
+			Model: m.net, Tokenizer: m.tok, Context: m.nCtx, KVType: m.kvType,
+			MaxSeqs: 1, MaxBatchTokens: 512,
+			// Room for one full context plus as much again for cached prefixes (chat turns).
+			KVMemory: 2 * engine.KVBytesPerToken(m.net, m.kvType) * int64(m.nCtx+16),
+		})
+	})
+	return m.eng, m.engErr
+}
 
 // ContextSize returns the context size in tokens generation uses.
 func (m *Model) ContextSize() int { return m.nCtx }

@@ -111,16 +111,12 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.MaxWaiting <= 0 {
 		cfg.MaxWaiting = 1024
 	}
-	typ := kvcache.DefaultType
-	switch cfg.KVType {
-	case "", "f16":
+	typ, err := kvType(cfg.KVType)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.KVType == "" {
 		cfg.KVType = "f16"
-	case "f32":
-		typ = gguf.TypeF32
-	case "q8_0":
-		typ = gguf.TypeQ8_0
-	default:
-		return nil, fmt.Errorf("engine: KV cache type %q is not supported (supported: f16, f32, q8_0)", cfg.KVType)
 	}
 	pc := kvcache.PagedConfig{NLayer: m.NLayer, NHeadKV: m.NHeadKV, HeadDim: m.HeadDim, BlockSize: cfg.BlockSize, Type: typ, Pool: m.Pool()}
 	blockBytes, err := pc.BlockBytes()
@@ -153,6 +149,33 @@ func New(cfg Config) (*Engine, error) {
 	e.stats.KVBlocks = mgr.NumBlocks()
 	go e.loop()
 	return e, nil
+}
+
+// kvType maps a --kv-type name to the storage type ("" is F16, llama.cpp's default).
+func kvType(name string) (gguf.Type, error) {
+	switch name {
+	case "", "f16":
+		return gguf.TypeF16, nil
+	case "f32":
+		return gguf.TypeF32, nil
+	case "q8_0":
+		return gguf.TypeQ8_0, nil
+	}
+	return 0, fmt.Errorf("engine: KV cache type %q is not supported (supported: f16, f32, q8_0)", name)
+}
+
+// KVBytesPerToken returns the K/V cache bytes one token takes in model m with cache type
+// kvTypeName (2 · n_layer · n_head_kv · head_dim elements), or 0 for an unknown type.
+func KVBytesPerToken(m *model.Model, kvTypeName string) int64 {
+	t, err := kvType(kvTypeName)
+	if err != nil {
+		return 0
+	}
+	row, err := t.RowSize(int64(m.NHeadKV * m.HeadDim))
+	if err != nil {
+		return 0
+	}
+	return 2 * int64(m.NLayer) * row
 }
 
 // Tokenizer returns the model's tokenizer.

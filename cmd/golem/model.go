@@ -22,7 +22,7 @@ func (f *modelFlags) add(c *cobra.Command) {
 	c.Flags().StringVarP(&f.model, "model", "m", "", "GGUF file or Hugging Face reference (org/repo:FILE.gguf or org/repo:Q4_K_M); default: the embedded "+golem.DefaultModelName)
 	c.Flags().IntVarP(&f.threads, "threads", "t", 0, "compute threads (default: number of cores)")
 	c.Flags().IntVarP(&f.ctx, "ctx", "c", 0, "context size in tokens (default: the model's, at most 4096)")
-	c.Flags().StringVar(&f.kvType, "kv-type", "f16", "K/V cache type: f16 or f32")
+	c.Flags().StringVar(&f.kvType, "kv-type", "f16", "K/V cache type: f16 (llama.cpp's default), f32 or q8_0")
 }
 
 func (f *modelFlags) options() golem.Options {

@@ -68,8 +68,6 @@ ones finish for up to --drain-timeout and are then cancelled.`,
 	fl.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long running requests may finish before they are cancelled")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	// --kv-type (from the model flags) also accepts q8_0 here: the paged cache supports it.
-	fl.Lookup("kv-type").Usage = "K/V cache type: f16, f32 or q8_0"
 	return c
 }
 
@@ -114,8 +112,6 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
-	// The engine supports q8_0 K/V, golem.Load (golem run) does not: load with f16 and give
-	// the engine the requested type.
 	kvType := f.mf.kvType
 	switch kvType {
 	case "f16", "f32", "q8_0":
@@ -153,11 +149,7 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	go func() { serveErr <- hs.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "auth", f.apiKey != "")
 
-	loadOpts := f.mf
-	if kvType == "q8_0" {
-		loadOpts.kvType = "f16"
-	}
-	m, err := loadOpts.load(ctx)
+	m, err := f.mf.load(ctx)
 	if err != nil {
 		hs.Close()
 		return err
