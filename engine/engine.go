@@ -29,7 +29,7 @@ type Config struct {
 	Tokenizer      *tokenizer.Tokenizer
 	Context        int    // max prompt + generated tokens per request [min(training context, 4096)]
 	BlockSize      int    // KV block size in tokens [16]
-	KVMemory       int64  // KV cache budget in bytes [1 GiB, capped to what Context×MaxSeqs needs]
+	KVMemory       int64  // KV cache budget in bytes [a fifth of RAM, capped to what Context×MaxSeqs needs]
 	KVType         string // "f16" [default], "f32", "q8_0"
 	MaxBatchTokens int    // per-step token budget [512]
 	MaxSeqs        int    // max running sequences [64]
@@ -125,9 +125,14 @@ func New(cfg Config) (*Engine, error) {
 	}
 	pc.Budget = cfg.KVMemory
 	if pc.Budget <= 0 {
-		// 1 GiB, but never more than every running sequence at full context needs.
+		// A fifth of the machine's RAM (1 GiB when unknown), but never more than every
+		// running sequence at full context needs.
+		share := int64(1 << 30)
+		if ram := physicalMemory(); ram > 0 {
+			share = ram / 5
+		}
 		need := int64(cfg.MaxSeqs) * int64((cfg.Context+cfg.BlockSize-1)/cfg.BlockSize) * blockBytes
-		pc.Budget = min(1<<30, need)
+		pc.Budget = max(min(share, need), int64((cfg.Context+cfg.BlockSize-1)/cfg.BlockSize)*blockBytes)
 	}
 	if nb := pc.Budget / blockBytes; nb*int64(cfg.BlockSize) < int64(cfg.Context) {
 		return nil, fmt.Errorf("engine: KV memory of %d bytes holds %d blocks of %d tokens, less than one context of %d tokens (a block takes %d bytes)",
