@@ -116,6 +116,9 @@ func (bf *benchFlags) run(cmd *cobra.Command) error {
 			return err
 		}
 	}
+	if lim := net.NCtxTrain; bf.pp > lim || bf.tg > lim {
+		return fmt.Errorf("bench: -p %d / -n %d: more tokens than the model's context length %d", bf.pp, bf.tg, lim)
+	}
 	nCtx := max(bf.pp, bf.tg, 1)
 	kv := kvcache.NewContiguous(net.NLayer, nCtx, net.NHeadKV*net.HeadDim, bf.mf.kvType != "f32", net.Pool())
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -138,7 +141,7 @@ func (bf *benchFlags) run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
 	if bf.pp > 0 {
 		r, err := runTest(ctx.Err, fmt.Sprintf("pp%d", bf.pp), bf.pp, bf.reps, func(warm bool) (time.Duration, error) {
-			return timePrefill(net, kv, toks[:bf.pp])
+			return timePrefill(ctx.Err, net, kv, toks[:bf.pp])
 		})
 		if err != nil {
 			return err
@@ -151,7 +154,7 @@ func (bf *benchFlags) run(cmd *cobra.Command) error {
 			if warm {
 				n = min(n, 16)
 			}
-			return timeDecode(net, kv, toks[:n])
+			return timeDecode(ctx.Err, net, kv, toks[:n])
 		})
 		if err != nil {
 			return err
@@ -198,25 +201,45 @@ func runTest(cancelled func() error, name string, n, reps int, once func(warm bo
 	return r, nil
 }
 
+// ubatch is how many prompt tokens one forward pass takes, llama.cpp's default n_ubatch: a
+// longer prompt is processed in chunks, as llama-bench does, which also bounds the scratch
+// memory and lets an interrupt stop the test between chunks.
+const ubatch = 512
+
 // timePrefill processes toks as one prompt from position 0 (an empty cache), as llama-bench's
 // pp test does, asking logits for the last token only.
-func timePrefill(net *model.Model, kv *kvcache.Contiguous, toks []int32) (time.Duration, error) {
+func timePrefill(cancelled func() error, net *model.Model, kv *kvcache.Contiguous, toks []int32) (time.Duration, error) {
 	kv.Drop(0)
-	b := model.Batch{Seqs: []model.Seq{{ID: 0, Pos: 0, Tokens: toks, Logits: model.LogitsLast}}}
 	start := time.Now()
-	if _, err := net.Forward(&b, kv); err != nil {
-		return 0, err
+	for pos := 0; pos < len(toks); pos += ubatch {
+		if err := cancelled(); err != nil {
+			return 0, err
+		}
+		end := min(pos+ubatch, len(toks))
+		mode := model.LogitsNone
+		if end == len(toks) {
+			mode = model.LogitsLast
+		}
+		b := model.Batch{Seqs: []model.Seq{{ID: 0, Pos: pos, Tokens: toks[pos:end], Logits: mode}}}
+		if _, err := net.Forward(&b, kv); err != nil {
+			return 0, err
+		}
 	}
 	return time.Since(start), nil
 }
 
 // timeDecode decodes toks one at a time from position 0 (llama-bench's tg test), with logits for
 // each; sampling is not part of the measurement.
-func timeDecode(net *model.Model, kv *kvcache.Contiguous, toks []int32) (time.Duration, error) {
+func timeDecode(cancelled func() error, net *model.Model, kv *kvcache.Contiguous, toks []int32) (time.Duration, error) {
 	kv.Drop(0)
 	b := model.Batch{Seqs: []model.Seq{{ID: 0, Logits: model.LogitsLast}}}
 	start := time.Now()
 	for i := range toks {
+		if i%16 == 0 {
+			if err := cancelled(); err != nil {
+				return 0, err
+			}
+		}
 		b.Seqs[0].Pos = i
 		b.Seqs[0].Tokens = toks[i : i+1]
 		if _, err := net.Forward(&b, kv); err != nil {
