@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/golem-llm/golem/chat"
@@ -34,6 +35,9 @@ var defaultModel []byte
 
 // DefaultModelBytes returns the embedded stories260K GGUF (Karpathy's tinyllamas, MIT).
 func DefaultModelBytes() []byte { return defaultModel }
+
+// maxThreads bounds Options.Threads: each thread has a goroutine and scratch buffers.
+const maxThreads = 1024
 
 // Options tune Load.
 type Options struct {
@@ -54,10 +58,15 @@ type Model struct {
 	kvType    string
 	ownedFile bool
 
-	engOnce sync.Once
-	eng     *engine.Engine
-	engErr  error
+	engOnce   sync.Once
+	eng       *engine.Engine
+	engErr    error
+	closeOnce sync.Once
+	closed    atomic.Bool
 }
+
+// ErrClosed is returned by methods of a Model after Close.
+var ErrClosed = errors.New("golem: model is closed")
 
 // Load opens a GGUF file and prepares it for generation. Errors name the file and what in it
 // is missing or unsupported.
@@ -95,6 +104,9 @@ func LoadDefault(opt Options) (*Model, error) {
 }
 
 func fromFile(f *gguf.File, name string, opt Options) (*Model, error) {
+	if opt.Threads < 0 || opt.Threads > maxThreads {
+		return nil, fmt.Errorf("golem: %d threads: want 1 to %d (0 = one per core)", opt.Threads, maxThreads)
+	}
 	tok, err := tokenizer.FromGGUF(f)
 	if err != nil {
 		return nil, err
@@ -111,29 +123,38 @@ func fromFile(f *gguf.File, name string, opt Options) (*Model, error) {
 		}
 	}
 	m.nCtx = opt.Context
-	if m.nCtx <= 0 {
+	if m.nCtx == 0 {
 		m.nCtx = min(net.NCtxTrain, 4096)
+	}
+	if m.nCtx < 0 || m.nCtx > net.NCtxTrain {
+		net.Close()
+		return nil, fmt.Errorf("golem: context size %d: want 1 to the model's context length %d (%s.context_length)", opt.Context, net.NCtxTrain, net.Arch)
 	}
 	switch opt.KVType {
 	case "", "f16", "f32", "q8_0":
 		m.kvType = opt.KVType
 	default:
 		net.Close()
-		return nil, fmt.Errorf("KV cache type %q is not supported (supported: f16, f32, q8_0)", opt.KVType)
+		return nil, fmt.Errorf("golem: KV cache type %q is not supported (supported: f16, f32, q8_0)", opt.KVType)
 	}
 	return m, nil
 }
 
 // Close releases the model's threads and file mapping.
 func (m *Model) Close() error {
-	if m.eng != nil {
-		m.eng.Close()
-	}
-	m.net.Close()
-	if m.ownedFile {
-		return m.file.Close()
-	}
-	return nil
+	var err error
+	m.closeOnce.Do(func() {
+		m.closed.Store(true)
+		m.engOnce.Do(func() { m.engErr = ErrClosed }) // no engine after Close
+		if m.eng != nil {
+			m.eng.Close() // aborts running generations and waits for the engine goroutine
+		}
+		m.net.Close()
+		if m.ownedFile {
+			err = m.file.Close()
+		}
+	})
+	return err
 }
 
 // Net returns the underlying transformer (for engines and tools).
@@ -148,6 +169,9 @@ func (m *Model) File() *gguf.File { return m.file }
 // Engine returns the model's in-process engine (created on first use): one running sequence,
 // a paged KV cache of one context, prefix caching across calls.
 func (m *Model) Engine() (*engine.Engine, error) {
+	if m.closed.Load() {
+		return nil, ErrClosed
+	}
 	m.engOnce.Do(func() {
 		m.eng, m.engErr = engine.New(engine.Config{
 			Model: m.net, Tokenizer: m.tok, Context: m.nCtx, KVType: m.kvType,
@@ -170,10 +194,6 @@ func (m *Model) Tokenize(text string, addSpecial, parseSpecial bool) ([]int32, e
 
 // Detokenize turns token ids into text (special tokens rendered).
 func (m *Model) Detokenize(ids []int32) string { return m.tok.Decode(ids, true) }
-
-// ErrNoTemplate is returned by ChatTemplate users when the model has no chat template and
-// none was chosen; Chat then uses ChatML.
-var ErrNoTemplate = errors.New("golem: model has no chat template")
 
 // Template returns the model's chat template, or ChatML when the file has none.
 func (m *Model) Template() *chat.Template {

@@ -3,6 +3,8 @@ package golem_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"os"
 	"strings"
@@ -147,4 +149,37 @@ func equalIDs(a, b []int32) bool {
 		}
 	}
 	return true
+}
+
+// Generations on one Model from several goroutines queue on its engine and each gets the
+// text it would get alone; after Close, Generate returns ErrClosed.
+func TestConcurrentGenerateAndClose(t *testing.T) {
+	g := loadStoriesGolden(t)
+	m, err := golem.LoadDefault(golem.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := g.Prompts[0].Greedy200[:30]
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			res, err := m.Generate(context.Background(), g.Prompts[0].Prompt, golem.GenerateOptions{MaxTokens: 30, IgnoreEOS: true}, nil)
+			if err == nil && !equalIDs(res.Tokens, want) {
+				err = fmt.Errorf("tokens %v, want %v", res.Tokens, want)
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	m.Close()
+	if _, err := m.Generate(context.Background(), "x", golem.GenerateOptions{}, nil); !errors.Is(err, golem.ErrClosed) {
+		t.Errorf("after Close: %v, want ErrClosed", err)
+	}
+	if err := m.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
 }

@@ -113,6 +113,9 @@ func Load(f *gguf.File, opt Options) (*Model, error) {
 	}
 	if e, ok := f.Float(name + ".attention.layer_norm_rms_epsilon"); ok {
 		c.NormEps = float32(e)
+		if !(e >= 0 && e < 1) { // also false for NaN
+			l.fail("model: %s.attention.layer_norm_rms_epsilon = %v, want a small non-negative number", name, e)
+		}
 	} else {
 		l.fail("model: metadata key %s.attention.layer_norm_rms_epsilon missing", name)
 	}
@@ -161,6 +164,11 @@ func Load(f *gguf.File, opt Options) (*Model, error) {
 			return nil, l.err
 		}
 	}
+	// A file with more blocks than block_count is inconsistent (llama.cpp rejects a wrong
+	// tensor count); running only some of its layers would give wrong text silently.
+	if l.has(fmt.Sprintf("blk.%d.attn_norm.weight", c.NLayer)) {
+		return nil, fmt.Errorf("model: tensor blk.%d.attn_norm.weight present but %s.block_count is %d", c.NLayer, name, c.NLayer)
+	}
 	if err := m.loadRope(&l, a); err != nil {
 		return nil, err
 	}
@@ -192,6 +200,9 @@ func (m *Model) loadRope(l *loader, a arch) error {
 		return fmt.Errorf("model: %s.rope.dimension_count %d must be even and at most head_dim %d", name, r.NDims, m.HeadDim)
 	}
 	if b, ok := l.f.Float(name + ".rope.freq_base"); ok {
+		if !(b > 1 && b < 1e12) { // also false for NaN
+			return fmt.Errorf("model: %s.rope.freq_base = %v, want a number above 1", name, b)
+		}
 		r.Base = float32(b)
 	}
 	typ, _ := l.f.String(name + ".rope.scaling.type")

@@ -14,6 +14,7 @@ package sample
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 )
@@ -45,6 +46,30 @@ type Params struct {
 	RepeatLastN int
 	// Seed selects the random stream; see the mt19937 notes on Sampler.
 	Seed uint64
+}
+
+// Validate reports the first parameter outside its range, naming it: temperature, top-p and
+// min-p must be finite and non-negative, top-p and min-p at most 1, penalties finite, the
+// repeat penalty non-negative, top-k and the penalty window ≥ -1 (negative top-k means off).
+func (p Params) Validate() error {
+	finite := func(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }
+	switch {
+	case !finite(p.Temperature) || p.Temperature < 0:
+		return fmt.Errorf("sample: temperature %v must be a finite number ≥ 0", p.Temperature)
+	case !finite(p.TopP) || p.TopP < 0 || p.TopP > 1:
+		return fmt.Errorf("sample: top-p %v must be in [0, 1]", p.TopP)
+	case !finite(p.MinP) || p.MinP < 0 || p.MinP > 1:
+		return fmt.Errorf("sample: min-p %v must be in [0, 1]", p.MinP)
+	case p.TopK < -1:
+		return fmt.Errorf("sample: top-k %d must be ≥ 0 (or -1 for off)", p.TopK)
+	case !finite(p.RepeatPenalty) || p.RepeatPenalty < 0:
+		return fmt.Errorf("sample: repeat penalty %v must be a finite number ≥ 0", p.RepeatPenalty)
+	case !finite(p.PresencePenalty) || !finite(p.FrequencyPenalty):
+		return fmt.Errorf("sample: presence/frequency penalties (%v, %v) must be finite", p.PresencePenalty, p.FrequencyPenalty)
+	case p.RepeatLastN < -1:
+		return fmt.Errorf("sample: repeat window %d must be ≥ -1 (-1 = all tokens)", p.RepeatLastN)
+	}
+	return nil
 }
 
 // DefaultParams returns llama.cpp's common_params_sampling defaults:
@@ -360,7 +385,8 @@ func minP(c []cand, p float32, sorted bool) []cand {
 	for _, x := range c[1:] {
 		maxL = max(maxL, x.logit)
 	}
-	thr := maxL + float32(math.Log(float64(p)))
+	// min(…, maxL): the most likely token always stays, even for p > 1.
+	thr := min(maxL+float32(math.Log(float64(p))), maxL)
 	n := 0
 	for _, x := range c {
 		if x.logit >= thr {

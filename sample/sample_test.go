@@ -361,3 +361,20 @@ func TestInfiniteLogits(t *testing.T) {
 		t.Fatalf("Logprobs with +Inf: %v %v", lp, top)
 	}
 }
+
+// min-p above 1 (possible through the library) still keeps the most likely token instead of
+// leaving nothing to sample from; Validate names such parameters for callers that check.
+func TestMinPAboveOneKeepsTheBest(t *testing.T) {
+	s := New(Params{Temperature: 1, MinP: 2, Seed: 1})
+	if got := s.Sample([]float32{0.5, 3, 1}); got != 1 {
+		t.Errorf("sampled %d, want the most likely token 1", got)
+	}
+	for _, p := range []Params{{MinP: 2}, {TopP: -3}, {TopK: -5}, {Temperature: float32(math.NaN())}, {Temperature: -1}, {RepeatLastN: -2}} {
+		if err := p.Validate(); err == nil {
+			t.Errorf("%+v: no error", p)
+		}
+	}
+	if err := DefaultParams().Validate(); err != nil {
+		t.Errorf("defaults: %v", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -21,15 +22,26 @@ func main() {
 	defer stop()
 	root := newRoot()
 	if err := root.ExecuteContext(ctx); err != nil {
+		if errors.Is(err, errInterrupted) {
+			os.Exit(130) // as a shell reports SIGINT
+		}
 		if !errors.Is(err, errSilent) {
-			fmt.Fprintln(os.Stderr, "golem:", err)
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "golem: ") {
+				msg = "golem: " + msg
+			}
+			fmt.Fprintln(os.Stderr, msg)
 		}
 		os.Exit(1)
 	}
 }
 
-// errSilent marks an error already reported to the user.
-var errSilent = errors.New("reported")
+// errSilent marks an error already reported to the user; errInterrupted a command stopped
+// by SIGINT/SIGTERM after printing what it had.
+var (
+	errSilent      = errors.New("reported")
+	errInterrupted = errors.New("interrupted")
+)
 
 func newRoot() *cobra.Command {
 	root := &cobra.Command{

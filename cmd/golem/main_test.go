@@ -298,3 +298,21 @@ func TestChatREPL(t *testing.T) {
 		t.Error("input after /exit was processed")
 	}
 }
+
+// Flags outside their range are errors naming the flag, not panics or silent defaults.
+func TestRunRejectsBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--min-p", "2"}, {"--top-p", "-3"}, {"--top-k", "-5"}, {"--temp", "-1"}, {"--temp", "NaN"},
+		{"-n", "-5"}, {"--system", "be brief"}, {"--top-logprobs", "21"},
+		{"-t", "-5"}, {"-t", "100000"}, {"--ctx", "2000000000"}, {"--ctx", "-3"},
+	} {
+		_, _, err := runCLI(t, "", append([]string{"run", "-p", "Once"}, args...)...)
+		if err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+	out, _, err := runCLI(t, "", "run", "-p", "Once", "-n", "0")
+	if err != nil || out != "" {
+		t.Errorf("-n 0: %q, %v; want no output", out, err)
+	}
+}

@@ -25,8 +25,8 @@ type samplingFlags struct {
 func (s *samplingFlags) add(c *cobra.Command, defTemp float32) {
 	f := c.Flags()
 	f.Float32Var(&s.temp, "temp", defTemp, "temperature; 0 = greedy")
-	f.IntVar(&s.topK, "top-k", 40, "keep the k most likely tokens (0 = off; applies when --temp > 0)")
-	f.Float32Var(&s.topP, "top-p", 0.95, "keep the most likely tokens up to this cumulative probability (1 = off)")
+	f.IntVar(&s.topK, "top-k", 40, "keep the k most likely tokens (0 or -1 = off; applies when --temp > 0)")
+	f.Float32Var(&s.topP, "top-p", 0.95, "keep the most likely tokens up to this cumulative probability (0 or 1 = off)")
 	f.Float32Var(&s.minP, "min-p", 0.05, "drop tokens less likely than this fraction of the most likely (0 = off)")
 	f.Float32Var(&s.repeatPenalty, "repeat-penalty", 1, "penalise tokens seen in the last --repeat-last-n tokens (1 = off)")
 	f.Float32Var(&s.presence, "presence-penalty", 0, "subtract from the logit of every token already seen")
@@ -36,16 +36,20 @@ func (s *samplingFlags) add(c *cobra.Command, defTemp float32) {
 	f.StringArrayVar(&s.stop, "stop", nil, "stop when this text is generated (repeatable)")
 }
 
-func (s *samplingFlags) params() sample.Params {
+func (s *samplingFlags) params() (sample.Params, error) {
 	seed := uint64(s.seed)
 	if s.seed < 0 {
 		seed = rand.Uint64() & 0xffffffff
 	}
-	return sample.Params{
+	p := sample.Params{
 		Temperature: s.temp, TopK: s.topK, TopP: s.topP, MinP: s.minP,
 		RepeatPenalty: s.repeatPenalty, PresencePenalty: s.presence, FrequencyPenalty: s.frequency,
 		RepeatLastN: s.repeatLastN, Seed: seed,
 	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("sampling flags: %w", err)
+	}
+	return p, nil
 }
 
 func newRunCmd() *cobra.Command {
@@ -72,6 +76,18 @@ Decoding is greedy by default (--temp 0), so the same prompt gives the same text
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			params, err := sf.params()
+			if err != nil {
+				return err
+			}
+			switch {
+			case n < -1:
+				return fmt.Errorf("-n %d: want a token count, 0, or -1 for until the context is full", n)
+			case system != "" && !asChat:
+				return fmt.Errorf("--system needs --chat")
+			case topN < 0 || topN > 20:
+				return fmt.Errorf("--top-logprobs %d: want 0 to 20", topN)
+			}
 			if !cmd.Flags().Changed("prompt") {
 				in := cmd.InOrStdin()
 				if f, ok := in.(*os.File); ok {
@@ -102,7 +118,14 @@ Decoding is greedy by default (--temp 0), so the same prompt gives the same text
 					return err
 				}
 			}
-			opt := golem.GenerateOptions{MaxTokens: n, Sampling: sf.params(), Stop: sf.stop, Logprobs: topN, NoBOS: noBOS, IgnoreEOS: ignoreEO}
+			if n == 0 {
+				return nil // llama.cpp's -n 0: nothing to generate
+			}
+			maxTok := n
+			if n < 0 {
+				maxTok = 0 // until the context is full
+			}
+			opt := golem.GenerateOptions{MaxTokens: maxTok, Sampling: params, Stop: sf.stop, Logprobs: topN, NoBOS: noBOS, IgnoreEOS: ignoreEO}
 			out := bufio.NewWriter(cmd.OutOrStdout())
 			defer out.Flush()
 			var toks []jsonToken
@@ -116,23 +139,32 @@ Decoding is greedy by default (--temp 0), so the same prompt gives the same text
 				out.WriteString(t.Text)
 				return out.Flush()
 			})
-			if err != nil {
+			interrupted := err != nil && ctx.Err() != nil && res != nil
+			if err != nil && !interrupted {
 				return err
+			}
+			if interrupted {
+				res.FinishReason = "abort"
 			}
 			if asJSON {
 				enc := json.NewEncoder(out)
-				return enc.Encode(jsonResult{
+				enc.SetEscapeHTML(false)
+				if err := enc.Encode(jsonResult{
 					Model: m.Name, PromptTokens: res.Prompt, Tokens: res.Tokens, Text: res.Text,
 					FinishReason: res.FinishReason, Logprobs: toks,
 					PrefillTokS: res.PrefillTokensPerSecond(), DecodeTokS: res.DecodeTokensPerSecond(),
-				})
-			}
-			if !asChat || res.Text == "" || res.Text[len(res.Text)-1] != '\n' {
+				}); err != nil {
+					return err
+				}
+			} else if res.Text == "" || res.Text[len(res.Text)-1] != '\n' {
 				out.WriteString("\n")
 			}
 			out.Flush()
-			fmt.Fprintf(cmd.ErrOrStderr(), "\nprompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | finish: %s\n",
+			fmt.Fprintf(cmd.ErrOrStderr(), "prompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | finish: %s\n",
 				len(res.Prompt), res.PrefillTokensPerSecond(), len(res.Tokens), res.DecodeTokensPerSecond(), res.FinishReason)
+			if interrupted {
+				return errInterrupted
+			}
 			return nil
 		},
 	}
@@ -140,7 +172,7 @@ Decoding is greedy by default (--temp 0), so the same prompt gives the same text
 	sf.add(c, 0)
 	f := c.Flags()
 	f.StringVarP(&prompt, "prompt", "p", "", "the prompt (default: read standard input when it is not a terminal)")
-	f.IntVarP(&n, "n-predict", "n", 256, "maximum number of tokens to generate (-1 = until the context is full)")
+	f.IntVarP(&n, "n-predict", "n", 256, "maximum number of tokens to generate (0 = none, -1 = until the context is full)")
 	f.BoolVar(&asChat, "chat", false, "wrap the prompt as a user message in the model's chat template")
 	f.StringVar(&system, "system", "", "system message (with --chat)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object with token ids, text and per-token logprobs instead of streaming")
