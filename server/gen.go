@@ -97,6 +97,10 @@ func parseGen(p *parser, defMax int, chat bool) genParams {
 		g.sampling.Seed = rand.Uint64()
 	}
 	g.stop = parseStop(p)
+	// Not implemented: refuse rather than silently ignore a request that changes sampling.
+	if raw, ok := p.raw("logit_bias"); ok && string(raw) != "null" && string(raw) != "{}" {
+		p.fail("logit_bias", "logit_bias is not supported")
+	}
 	if v, ok := p.integer("priority", math.MinInt32, math.MaxInt32); ok {
 		g.priority = int(v)
 	}

@@ -252,6 +252,7 @@ func TestBadRequests(t *testing.T) {
 		{"prompt+max_tokens", "/v1/completions", `{"prompt":[1,2,3,4],"max_tokens":125}`, "max_tokens"},
 		{"legacy logprobs", "/v1/completions", `{"prompt":"a","logprobs":21}`, "logprobs"},
 		{"echo", "/v1/completions", `{"prompt":"a","echo":true}`, "echo"},
+		{"logit_bias", "/v1/completions", `{"prompt":"a","logit_bias":{"432":-100}}`, "logit_bias"},
 		{"best_of", "/v1/completions", `{"prompt":"a","best_of":3}`, "best_of"},
 		{"input missing", "/v1/embeddings", `{}`, "input"},
 		{"input bad", "/v1/embeddings", `{"input":true}`, "input"},
