@@ -25,6 +25,11 @@ type GenerateOptions struct {
 
 // Token is one generated token as it is streamed. A last Token with ID -1 may carry text
 // held back until the end (an unfinished UTF-8 sequence or an unmatched stop-string prefix).
+//
+// The texts of a generation concatenate to llama.cpp's detokenization of the generated
+// tokens alone: with a SentencePiece vocabulary the space before the first word is dropped
+// (" there" after "Once upon a time," streams as "there"), as llama-cli prints it and as
+// the stories260K goldens record it. The server (OpenAI's API) keeps that space instead.
 type Token struct {
 	ID      int32
 	Text    string              // the text this token completes (may be empty while a UTF-8 character or stop string is pending)
