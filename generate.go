@@ -28,7 +28,7 @@ type GenerateOptions struct {
 //
 // The texts of a generation concatenate to llama.cpp's detokenization of the generated
 // tokens alone: with a SentencePiece vocabulary the space before the first word is dropped
-// (" there" after "Once upon a time," streams as "there"), as llama-cli prints it and as
+// (after "They saw", " a big box" streams as "a big box"), as llama.cpp's detokenize gives it and as
 // the stories260K goldens record it. The server (OpenAI's API) keeps that space instead.
 type Token struct {
 	ID      int32
