@@ -312,7 +312,6 @@ Compare with llama.cpp on the same file and thread count in the same session
 (../shared/bench/llamacpp_bench.mjs -m FILE -p 512 -n 128 -r 5 -t 2).`,
 	}
 	addModelBench(c)
+	c.AddCommand(newBenchServeCmd())
 	return c
 }
-
-func init() { extraCommands = append(extraCommands, newBenchCmd) }

@@ -20,20 +20,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// `golem bench serve` is added to the `bench` command (bench.go) when the root is built.
-// bench.go's init runs first (files initialize in name order), so its constructor is wrapped.
-func init() {
-	for i, mk := range extraCommands {
-		extraCommands[i] = func() *cobra.Command {
-			c := mk()
-			if c.Name() == "bench" {
-				c.AddCommand(newBenchServeCmd())
-			}
-			return c
-		}
-	}
-}
-
 type benchServeFlags struct {
 	baseURL         string
 	apiKey          string

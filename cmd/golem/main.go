@@ -51,12 +51,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newChatCmd(), newInspectCmd(), newTokenizeCmd(), newPullCmd())
-	for _, c := range extraCommands {
-		root.AddCommand(c())
-	}
+	root.AddCommand(newRunCmd(), newChatCmd(), newServeCmd(), newInspectCmd(), newTokenizeCmd(),
+		newPullCmd(), newBenchCmd())
 	return root
 }
-
-// extraCommands lets other files of this package add subcommands (serve, bench).
-var extraCommands []func() *cobra.Command

@@ -19,8 +19,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { extraCommands = append(extraCommands, newServeCmd) }
-
 type serveFlags struct {
 	mf             modelFlags
 	host           string
