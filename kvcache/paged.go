@@ -109,7 +109,7 @@ func NewPaged(cfg PagedConfig) (*Paged, error) {
 	return &Paged{
 		cfg:      cfg,
 		m:        m,
-		data:     make([]byte, n*bb),
+		data:     residentBytes(n * bb),
 		rowElems: rowElems,
 		rowBytes: int(rowBytes),
 		blkBytes: int(bb),
@@ -226,4 +226,16 @@ func grow(s []float32, n int) []float32 {
 		return make([]float32, n)
 	}
 	return s[:n]
+}
+
+// residentBytes allocates n zero bytes and touches every page, so the whole K/V budget is
+// resident from the start (as vLLM reserves its cache up front): memory use is then flat
+// over a server's life instead of creeping up as never-used blocks are handed out.
+func residentBytes(n int64) []byte {
+	b := make([]byte, n)
+	const page = 4096
+	for i := int64(0); i < n; i += page {
+		b[i] = 0
+	}
+	return b
 }
