@@ -28,8 +28,11 @@ type Pool struct {
 	pending atomic.Int32  // workers still running the current call
 	closed  atomic.Bool
 	task    Task
-	bounds  [][2]int // item range per thread for the current call
-	workers []worker
+	// callerSleeping is 1 while Parallel is parked on done, waiting for the last worker.
+	callerSleeping atomic.Int32
+	done           chan struct{}
+	bounds         [][2]int // item range per thread for the current call
+	workers        []worker
 
 	// scratch owned by the calling goroutine, reused across calls
 	mm       matmulTask
@@ -44,15 +47,19 @@ type worker struct {
 	_        [48]byte      // keep workers' flags on separate cache lines
 }
 
-// spinFor is how long an idle worker polls for the next job before parking.
-const spinFor = 200 * time.Microsecond
+// spinFor is how long an idle worker polls for the next job before parking; callerSpinFor
+// how long Parallel polls for its workers to finish before parking.
+const (
+	spinFor       = 200 * time.Microsecond
+	callerSpinFor = 100 * time.Microsecond
+)
 
 // NewPool starts a pool of n threads (n ≤ 0 means runtime.NumCPU()).
 func NewPool(n int) *Pool {
 	if n <= 0 {
 		n = runtime.NumCPU()
 	}
-	p := &Pool{n: n, bounds: make([][2]int, n), workers: make([]worker, n)}
+	p := &Pool{n: n, bounds: make([][2]int, n), workers: make([]worker, n), done: make(chan struct{}, 1)}
 	for i := 1; i < n; i++ {
 		p.workers[i].wake = make(chan struct{}, 1)
 		go p.work(i)
@@ -71,7 +78,9 @@ func (p *Pool) work(i int) {
 		if b := p.bounds[i]; b[0] < b[1] {
 			p.task.Run(i, b[0], b[1])
 		}
-		p.pending.Add(-1)
+		if p.pending.Add(-1) == 0 && p.callerSleeping.CompareAndSwap(1, 0) {
+			p.done <- struct{}{}
+		}
 	}
 }
 
@@ -162,10 +171,32 @@ func (p *Pool) Parallel(n, grain int, t Task) {
 	p.gen.Add(1)
 	p.wakeAll()
 	t.Run(0, p.bounds[0][0], p.bounds[0][1])
-	for spins := 0; p.pending.Load() != 0; spins++ {
-		if spins&255 == 255 {
-			runtime.Gosched()
-		}
-	}
+	p.waitDone()
 	p.task = nil
+}
+
+// waitDone returns when every worker has finished the current call: spinning first (the
+// common case on an idle machine, where workers finish within microseconds), then parked on
+// p.done so that a worker descheduled by a busy OS does not cost the caller its CPU time.
+// The handshake mirrors waitGen's: whoever claims callerSleeping 1 → 0 decides whether a
+// wake-up is sent.
+func (p *Pool) waitDone() {
+	start := time.Now()
+	for spins := 0; p.pending.Load() != 0; spins++ {
+		if spins&255 != 255 {
+			continue
+		}
+		if time.Since(start) < callerSpinFor {
+			runtime.Gosched()
+			continue
+		}
+		p.callerSleeping.Store(1)
+		if p.pending.Load() == 0 {
+			if p.callerSleeping.CompareAndSwap(1, 0) {
+				return
+			}
+		}
+		<-p.done // the last worker claimed the flag (or will): its send is on the way
+		return
+	}
 }

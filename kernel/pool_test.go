@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -43,5 +44,34 @@ func TestPoolParallelAllocatesNothing(t *testing.T) {
 	c := &countTask{hits: make([]int32, 64)}
 	if a := testing.AllocsPerRun(100, func() { p.Parallel(64, 4, c) }); a != 0 {
 		t.Errorf("Parallel: %v allocations per call, want 0", a)
+	}
+}
+
+// sleepyTask makes threads finish at very different times, so Parallel's caller both spins
+// and parks on the last worker; every item must run exactly once per call.
+type sleepyTask struct{ hits []atomic.Int32 }
+
+func (s *sleepyTask) Run(thread, lo, hi int) {
+	if thread == 1 && lo%3 == 0 {
+		time.Sleep(time.Duration(lo%7) * 60 * time.Microsecond)
+	}
+	for i := lo; i < hi; i++ {
+		s.hits[i].Add(1)
+	}
+}
+
+func TestPoolCallerParksAndWakes(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	task := &sleepyTask{hits: make([]atomic.Int32, 64)}
+	for call := 1; call <= 400; call++ {
+		n := 1 + call%64
+		p.Parallel(n, 1, task)
+		for i := 0; i < n; i++ {
+			if got := task.hits[i].Load(); got != 1 {
+				t.Fatalf("call %d: item %d ran %d times", call, i, got)
+			}
+			task.hits[i].Store(0)
+		}
 	}
 }
