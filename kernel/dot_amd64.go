@@ -147,6 +147,37 @@ func dotRowsQ8_0(n int, w []byte, wstride int, x []byte, out []float32) {
 func dotRowsQ4_0(n int, w []byte, wstride int, x []byte, out []float32) {
 	rows4(dotQ4_0x4AVX2, dotQ4_0, 32, n, w, wstride, x, out)
 }
+
+//go:noescape
+func dotQ8_0x4x2AVX2(w *byte, ws int, x *byte, xs int, nb int, out *float32, os int)
+
+// dotTileQ8_0 is dotTile for Q8_0 (see there): four weight rows × two activation rows at a time
+// (dottile_amd64.s), the four-row kernel on a last odd column, single dots on the last rows.
+// Callers have checked the lengths of w and x; out is checked here because the assembly writes
+// it.
+func dotTileQ8_0(n int, w []byte, wstride int, x []byte, xstride, rows, cols int, out []float32, ostride int) {
+	if !useAVX2 || n < 32 {
+		dotTile(dotQ8_0, n, w, wstride, x, xstride, rows, cols, out, ostride)
+		return
+	}
+	c := 0
+	for ; c+2 <= cols; c += 2 {
+		xc := x[c*xstride:]
+		o := out[c*ostride : (c+1)*ostride+rows]
+		r := 0
+		for ; r+4 <= rows; r += 4 {
+			dotQ8_0x4x2AVX2(&w[r*wstride], wstride, &xc[0], xstride, n/32, &o[r], ostride)
+		}
+		for ; r < rows; r++ {
+			o[r] = dotQ8_0(n, w[r*wstride:], xc)
+			o[ostride+r] = dotQ8_0(n, w[r*wstride:], xc[xstride:])
+		}
+	}
+	if c < cols {
+		rows4(dotQ8_0x4AVX2, dotQ8_0, 32, n, w, wstride, x[c*xstride:], out[c*ostride:c*ostride+rows])
+	}
+}
+
 func dotColsQ8_0(n int, w []byte, x []byte, xstride int, out []float32) {
 	dotCols(dotQ8_0, n, w, x, xstride, out)
 }

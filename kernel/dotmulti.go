@@ -30,6 +30,16 @@ func dotRows(f dotFunc, n int, w []byte, wstride int, x []byte, out []float32) {
 	}
 }
 
+// dotTile computes a rows×cols tile of a batched matmul: out[c·ostride+r] = f(n, w[r·wstride:],
+// x[c·xstride:]) for r < rows, c < cols (strides in bytes for w and x, in float32s for out).
+func dotTile(f dotFunc, n int, w []byte, wstride int, x []byte, xstride, rows, cols int, out []float32, ostride int) {
+	for c := 0; c < cols; c++ {
+		for r := 0; r < rows; r++ {
+			out[c*ostride+r] = f(n, w[r*wstride:], x[c*xstride:])
+		}
+	}
+}
+
 func dotCols(f dotFunc, n int, w []byte, x []byte, xstride int, out []float32) {
 	for c := range out {
 		out[c] = f(n, w, x[c*xstride:])

@@ -210,6 +210,19 @@ func (t *matmulTask) runOp(op *MatMulOp, lo, hi int) {
 	m := op.W
 	out := op.Out
 	const tile = 16
+	if tk := tileKernel(m.Type); tk != nil && t.nx >= 2 && t.kind == actQ8_0 {
+		// Batched (prefill, several decode streams): within a tile of weight rows that stays in
+		// L1, the tile kernel takes the activation rows two at a time against four weight rows,
+		// so each weight block is unpacked once per two activation rows and each activation
+		// block once per four weight rows.
+		tile := max(4, (tileBytes/m.RowBytes)&^3)
+		for i0 := lo; i0 < hi; i0 += tile {
+			i1 := min(i0+tile, hi)
+			w := m.Data[i0*m.RowBytes : i1*m.RowBytes]
+			tk(m.K, w, m.RowBytes, t.act, t.actStride, i1-i0, t.nx, out[i0:], m.N)
+		}
+		return
+	}
 	if rows := rowsKernel(m.Type); rows != nil && (t.kind == actQ8_0 || t.kind == actQ8_K) {
 		// A tile of about 16 KiB of weights (a multiple of the 4-row kernel) stays in L1 while
 		// every activation row (from L2) passes over it.
@@ -254,6 +267,20 @@ func (t *matmulTask) runOp(op *MatMulOp, lo, hi int) {
 			}
 		}
 	}
+}
+
+// tileBytes is the size of the weight tile the batched path keeps in L1 while every
+// activation row passes over it.
+const tileBytes = 16 << 10
+
+// tileKernel returns the rows×cols tile kernel (dotTile) for weights of type t whose
+// activations are Q8_0, nil for others. Lengths were checked by NewMatrix and MatMul.
+func tileKernel(t gguf.Type) func(n int, w []byte, wstride int, x []byte, xstride, rows, cols int, out []float32, ostride int) {
+	switch t {
+	case gguf.TypeQ8_0:
+		return dotTileQ8_0
+	}
+	return nil
 }
 
 // rowsKernel returns the multi-row kernel for quantized weights of type t, nil for others.
