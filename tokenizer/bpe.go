@@ -27,40 +27,10 @@ type bpeSession struct {
 	heap  []bpeBigram
 }
 
-func (s *bpeSession) push(b bpeBigram) {
-	h := append(s.heap, b)
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !bpeBefore(h[i], h[p]) {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-	s.heap = h
-}
+func (s *bpeSession) push(b bpeBigram) { s.heap = heapPush(s.heap, b, bpeBefore) }
 
-func (s *bpeSession) pop() bpeBigram {
-	h := s.heap
-	top := h[0]
-	last := len(h) - 1
-	h[0] = h[last]
-	h = h[:last]
-	for i := 0; ; {
-		l, best := 2*i+1, i
-		if l < len(h) && bpeBefore(h[l], h[best]) {
-			best = l
-		}
-		if r := l + 1; r < len(h) && bpeBefore(h[r], h[best]) {
-			best = r
-		}
-		if best == i {
-			break
-		}
-		h[i], h[best] = h[best], h[i]
-		i = best
-	}
-	s.heap = h
+func (s *bpeSession) pop() (top bpeBigram) {
+	s.heap, top = heapPop(s.heap, bpeBefore)
 	return top
 }
 

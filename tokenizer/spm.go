@@ -30,40 +30,10 @@ type spmSession struct {
 	heap []spmBigram
 }
 
-func (s *spmSession) push(b spmBigram) {
-	h := append(s.heap, b)
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !spmBefore(h[i], h[p]) {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-	s.heap = h
-}
+func (s *spmSession) push(b spmBigram) { s.heap = heapPush(s.heap, b, spmBefore) }
 
-func (s *spmSession) pop() spmBigram {
-	h := s.heap
-	top := h[0]
-	last := len(h) - 1
-	h[0] = h[last]
-	h = h[:last]
-	for i := 0; ; {
-		l, best := 2*i+1, i
-		if l < len(h) && spmBefore(h[l], h[best]) {
-			best = l
-		}
-		if r := l + 1; r < len(h) && spmBefore(h[r], h[best]) {
-			best = r
-		}
-		if best == i {
-			break
-		}
-		h[i], h[best] = h[best], h[i]
-		i = best
-	}
-	s.heap = h
+func (s *spmSession) pop() (top spmBigram) {
+	s.heap, top = heapPop(s.heap, spmBefore)
 	return top
 }
 
