@@ -85,24 +85,32 @@ q80x4done:
 	VZEROUPPER
 	RET
 
-// Q40ROW adds row r's Q4_0 block to acc; x quants in Y5, Σ 8·x pairs in Y13, 0x0f bytes in Y14.
-// d_w·d_x multiplies in the order of dotQ4_0AVX2's F16PAIR (d_w then d_x: VMULSS is exact
-// either way, the product being commutative).
-#define Q40ROW(wbase, acc) \
-	DSCALE(0(wbase), X7, Y7); \
-	VMOVDQU     2(wbase), X4;  \
-	VPSRLW      $4, X4, X6;    \
-	VINSERTI128 $1, X6, Y4, Y4; \
-	VPAND       Y14, Y4, Y4;   \
-	VPMADDUBSW  Y5, Y4, Y6;    \
-	VPSUBW      Y13, Y6, Y6;   \
-	VPMADDWD    Y15, Y6, Y6;   \
-	VCVTDQ2PS   Y6, Y6;        \
-	VMULPS      Y7, Y6, Y6;    \
-	VADDPS      Y6, acc, acc
+// Q40ROW adds row r's Q4_0 block to acc: yd is its scale d_w·d_x broadcast from the stack
+// scratch, x quants in Y5, Σ 8·x pairs in Y13, 0x0f bytes in Y14, shift counts {0×4, 4×4} in
+// Y10. The nibbles unpack with one 128-bit broadcast load and a per-dword variable shift (low
+// half keeps the low nibbles = elements 0..15, high half shifts the high nibbles down = 16..31),
+// which saves the VPSRLW+VINSERTI128 pair of the obvious unpack.
+#define Q40ROW(wbase, soff, acc, yd) \
+	VBROADCASTSS   soff(SP), yd;  \
+	VBROADCASTI128 2(wbase), Y4;  \
+	VPSRLVD        Y10, Y4, Y4;   \
+	VPAND          Y14, Y4, Y4;   \
+	VPMADDUBSW     Y5, Y4, Y6;    \
+	VPSUBW         Y13, Y6, Y6;   \
+	VPMADDWD       Y15, Y6, Y6;   \
+	VCVTDQ2PS      Y6, Y6;        \
+	VMULPS         yd, Y6, Y6;    \
+	VADDPS         Y6, acc, acc
 
 // func dotQ4_0x4AVX2(w *byte, ws int, x *byte, nb int, out *float32)
-TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-40
+//
+// Per block the four rows' F16 scales are gathered into one 64-bit register on the integer
+// side (which is otherwise idle), converted with one VCVTPH2PS, multiplied by d_x (replicated
+// ×4 by an integer multiply) with one VMULPS — the float32 product d_w·d_x of the single-row
+// kernel — and stored to a 16-byte stack scratch, from which each row takes its broadcast with a
+// load-only VBROADCASTSS. That replaces four MOVD/VCVTPH2PS/VMULSS/VBROADCASTSS chains on the
+// vector pipes, which bound the old kernel.
+TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $16-40
 	MOVQ   w+0(FP), SI
 	MOVQ   ws+8(FP), R8
 	MOVQ   x+16(FP), DI
@@ -122,19 +130,39 @@ TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-40
 	MOVL         $0x08080808, AX
 	VMOVD        AX, X11
 	VPBROADCASTD X11, Y11
+	MOVL         $4, AX
+	VMOVD        AX, X10
+	VPBROADCASTD X10, X10
+	VPERM2I128   $0x08, Y10, Y10, Y10 // {0,0,0,0, 4,4,4,4}: low lane zeroed, high lane = 4s
+	MOVQ         $0x0001000100010001, R12
 	TESTQ  CX, CX
 	JZ     q40x4done
 
 q40x4loop:
-	MOVWLZX    0(DI), AX
-	VMOVD      AX, X12
-	VCVTPH2PS  X12, X12
+	MOVWLZX   0(SI), AX
+	MOVWLZX   0(R9), BX
+	SHLQ      $16, BX
+	ORQ       BX, AX
+	MOVWLZX   0(R10), BX
+	SHLQ      $32, BX
+	ORQ       BX, AX
+	MOVWLZX   0(R11), BX
+	SHLQ      $48, BX
+	ORQ       BX, AX
+	MOVWLZX   0(DI), BX
+	IMULQ     R12, BX
+	VMOVQ     AX, X7
+	VCVTPH2PS X7, X7 // d_w of rows 0..3
+	VMOVQ     BX, X12
+	VCVTPH2PS X12, X12 // d_x ×4
+	VMULPS    X12, X7, X7
+	VMOVUPS   X7, 0(SP)
 	VMOVDQU    2(DI), Y5
 	VPMADDUBSW Y5, Y11, Y13 // Σ 8·x pairs, shared by the four rows
-	Q40ROW(SI, Y0)
-	Q40ROW(R9, Y1)
-	Q40ROW(R10, Y2)
-	Q40ROW(R11, Y3)
+	Q40ROW(SI, 0, Y0, Y7)
+	Q40ROW(R9, 4, Y1, Y8)
+	Q40ROW(R10, 8, Y2, Y9)
+	Q40ROW(R11, 12, Y3, Y12)
 	ADDQ $18, SI
 	ADDQ $18, R9
 	ADDQ $18, R10
