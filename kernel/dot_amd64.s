@@ -228,6 +228,29 @@ GLOBL k4shuf<>(SB), RODATA|NOPTR, $256
 	SHLQ  $32, R10;         \
 	ORQ   R10, R9
 
+// KMINS4K is KMINS(2) for Q4_K, whose d and dmin are adjacent F16s at 0(SI): one VCVTPH2PS and
+// one VMULPS by the broadcast d_x give both products (each the same float32 product as two
+// scalar VMULSS) and leave d_x·d in lane 0 of X7 for the block scale.
+#define KMINS4K \
+	VMOVQ      R9, X4;          \
+	VPMOVZXBW  X4, X4;          \ // 8 int16 mins
+	VMOVDQU    260(DI), Y5;     \ // 16 int16 bsums
+	VEXTRACTI128 $1, Y5, X6;    \
+	VPHADDW    X6, X5, X5;      \ // bsums of the 8 sub-blocks of 32
+	VPMADDWD   X5, X4, X4;      \
+	VPSHUFD    $0x4e, X4, X5;   \
+	VPADDD     X5, X4, X4;      \
+	VPSHUFD    $0xb1, X4, X5;   \
+	VPADDD     X5, X4, X4;      \ // lane0 = integer min sum
+	VCVTDQ2PS  X4, X4;          \
+	VBROADCASTSS 0(DI), X6;     \ // d_x
+	VMOVD      0(SI), X7;       \ // F16 d, dmin
+	VCVTPH2PS  X7, X7;          \
+	VMULPS     X6, X7, X7;      \ // d_x·d, d_x·dmin
+	VMOVSHDUP  X7, X5;          \
+	VMULSS     X4, X5, X4;      \
+	VADDSS     X4, X8, X8
+
 // func dotQ4_KAVX2(w, x *byte, nb int) float32
 TEXT ·dotQ4_KAVX2(SB), NOSPLIT, $0-28
 	MOVQ   w+0(FP), SI
@@ -242,14 +265,10 @@ TEXT ·dotQ4_KAVX2(SB), NOSPLIT, $0-28
 q4kloop:
 	KUNPACK
 	KSCALES16
-	KMINS(2)
+	KMINS4K
 
-	// d = d_x · d_w
-	MOVWLZX      0(SI), AX
-	VMOVD        AX, X9
-	VCVTPH2PS    X9, X9
-	VMULSS       X9, X6, X9
-	VBROADCASTSS X9, Y9
+	// d = d_x · d_w (lane 0 of X7, from KMINS4K)
+	VBROADCASTSS X7, Y9
 
 	VPXOR Y1, Y1, Y1
 	Q4K_CHUNK(16, 4, 36, 0x00, 0x20)
