@@ -191,12 +191,12 @@ func (p *Pool) waitDone() {
 			continue
 		}
 		p.callerSleeping.Store(1)
-		if p.pending.Load() == 0 {
-			if p.callerSleeping.CompareAndSwap(1, 0) {
-				return
-			}
+		if p.pending.Load() == 0 && p.callerSleeping.CompareAndSwap(1, 0) {
+			return
 		}
-		<-p.done // the last worker claimed the flag (or will): its send is on the way
-		return
+		// A worker claimed the flag and sends. It may be the last worker of the previous
+		// call, which decremented pending (letting that call return by spinning) but had
+		// not yet claimed the flag: so the loop checks pending again after every wake-up.
+		<-p.done
 	}
 }
