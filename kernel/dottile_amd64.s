@@ -114,3 +114,99 @@ q80t42done:
 	VMOVSS X7, 12(DX)
 	VZEROUPPER
 	RET
+
+// VNNI variant of dotQ8_0x4x2AVX2 (AVX512-VNNI + AVX512VL, 256-bit EVEX): VPDPBUSD forms the
+// same exact int32 lanes (lane l = Σ of the 4 products of elements 4l..4l+3) in one instruction.
+// It multiplies unsigned by signed bytes, so x is offset to x+128 (x ∈ [−127, 127], so x XOR 0x80
+// as unsigned) and the lanes corrected by 128·Σw, formed once per weight block:
+// Σ w·(x+128) − 128·Σ w = Σ w·x exactly (|lane| ≤ 4·128·255 fits int32). The float part is
+// unchanged, so results equal dotQ8_0AVX2's bit for bit.
+//
+// Registers: Y0..Y7 accumulators, Y8/Y9 x+128 of columns 0/1, Y10/Y11 their d_x, Y12 128·Σw
+// lanes of the current row, Y13 its d_w, Y14/Y15 scratch, Y16 0x80 bytes.
+
+#define Q80VPAIR(wbase, xu, dx, acc) \
+	VPXORD     Y14, Y14, Y14;  \
+	VPDPBUSD   2(wbase), xu, Y14; \ // Σ (x+128)·w per lane
+	VPSUBD     Y12, Y14, Y14;  \ // − 128·Σ w: Σ w·x
+	VCVTDQ2PS  Y14, Y14;       \
+	VMULPS     dx, Y13, Y15;   \ // d = d_w·d_x
+	VMULPS     Y15, Y14, Y14;  \
+	VADDPS     Y14, acc, acc
+
+#define Q80VROW(wbase, acc0, acc1) \
+	VPXORD       Y12, Y12, Y12;    \
+	VPDPBUSD     2(wbase), Y16, Y12; \ // 128·Σ w per lane
+	VPBROADCASTW 0(wbase), X13;    \
+	VCVTPH2PS    X13, Y13;         \
+	Q80VPAIR(wbase, Y8, Y10, acc0); \
+	Q80VPAIR(wbase, Y9, Y11, acc1)
+
+// func dotQ8_0x4x2VNNI(w *byte, ws int, x *byte, xs int, nb int, out *float32, os int)
+TEXT ·dotQ8_0x4x2VNNI(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), SI
+	MOVQ   ws+8(FP), R8
+	MOVQ   x+16(FP), DI
+	MOVQ   xs+24(FP), DX
+	ADDQ   DI, DX
+	MOVQ   nb+32(FP), CX
+	LEAQ   (SI)(R8*1), R9
+	LEAQ   (R9)(R8*1), R10
+	LEAQ   (R10)(R8*1), R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVL         $0x80808080, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	VMOVDQU32    Y14, Y16
+	TESTQ  CX, CX
+	JZ     q80v42done
+
+q80v42loop:
+	VPXORD       2(DI), Y16, Y8
+	VPXORD       2(DX), Y16, Y9
+	VPBROADCASTW 0(DI), X10
+	VCVTPH2PS    X10, Y10
+	VPBROADCASTW 0(DX), X11
+	VCVTPH2PS    X11, Y11
+	Q80VROW(SI, Y0, Y1)
+	Q80VROW(R9, Y2, Y3)
+	Q80VROW(R10, Y4, Y5)
+	Q80VROW(R11, Y6, Y7)
+	ADDQ $34, SI
+	ADDQ $34, R9
+	ADDQ $34, R10
+	ADDQ $34, R11
+	ADDQ $34, DI
+	ADDQ $34, DX
+	DECQ CX
+	JNZ  q80v42loop
+
+q80v42done:
+	MOVQ out+40(FP), DI
+	MOVQ os+48(FP), DX
+	LEAQ (DI)(DX*4), DX
+	HSUMT(Y0, X0, X8)
+	HSUMT(Y1, X1, X8)
+	HSUMT(Y2, X2, X8)
+	HSUMT(Y3, X3, X8)
+	HSUMT(Y4, X4, X8)
+	HSUMT(Y5, X5, X8)
+	HSUMT(Y6, X6, X8)
+	HSUMT(Y7, X7, X8)
+	VMOVSS X0, 0(DI)
+	VMOVSS X2, 4(DI)
+	VMOVSS X4, 8(DI)
+	VMOVSS X6, 12(DI)
+	VMOVSS X1, 0(DX)
+	VMOVSS X3, 4(DX)
+	VMOVSS X5, 8(DX)
+	VMOVSS X7, 12(DX)
+	VZEROUPPER
+	RET

@@ -11,8 +11,11 @@ import (
 // rows in assembly, plus odd-column and odd-row tails) against the pure-Go reference dot, bit
 // for bit, for every rows 1..9 × cols 1..9 and block counts 1..17, with unaligned, padded rows
 // of arbitrary weight bytes (−128 quants, Inf/NaN scales included) and some extreme scales, and
-// checks that no output outside the tile is written.
-func TestDotTileQ8_0MatchesSingle(t *testing.T) {
+// checks that no output outside the tile is written. On amd64 it runs the AVX512-VNNI variant
+// when the CPU has it; TestDotTileQ8_0AVX2 repeats it with plain AVX2.
+func TestDotTileQ8_0MatchesSingle(t *testing.T) { checkDotTileQ8_0(t) }
+
+func checkDotTileQ8_0(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	const pad = 3
 	for nb := 1; nb <= 17; nb++ {
