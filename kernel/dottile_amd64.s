@@ -123,12 +123,13 @@ q80t42done:
 // unchanged, so results equal dotQ8_0AVX2's bit for bit.
 //
 // Registers: Y0..Y7 accumulators, Y8/Y9 x+128 of columns 0/1, Y10/Y11 their d_x, Y12 128·Σw
-// lanes of the current row, Y13 its d_w, Y14/Y15 scratch, Y16 0x80 bytes.
+// lanes of the current row negated, Y13 its d_w, Y14/Y15 scratch, Y16 0x80 bytes, Y17 zero.
+// Each pair starts from a copy of the −128·Σw lanes, so the correction costs no extra operation
+// per pair.
 
 #define Q80VPAIR(wbase, xu, dx, acc) \
-	VPXORD     Y14, Y14, Y14;  \
-	VPDPBUSD   2(wbase), xu, Y14; \ // Σ (x+128)·w per lane
-	VPSUBD     Y12, Y14, Y14;  \ // − 128·Σ w: Σ w·x
+	VMOVDQA32  Y12, Y14;       \ // −128·Σ w
+	VPDPBUSD   2(wbase), xu, Y14; \ // + Σ (x+128)·w = Σ w·x per lane
 	VCVTDQ2PS  Y14, Y14;       \
 	VMULPS     dx, Y13, Y15;   \ // d = d_w·d_x
 	VMULPS     Y15, Y14, Y14;  \
@@ -137,6 +138,7 @@ q80t42done:
 #define Q80VROW(wbase, acc0, acc1) \
 	VPXORD       Y12, Y12, Y12;    \
 	VPDPBUSD     2(wbase), Y16, Y12; \ // 128·Σ w per lane
+	VPSUBD       Y12, Y17, Y12;    \ // negated (Y17 = 0)
 	VPBROADCASTW 0(wbase), X13;    \
 	VCVTPH2PS    X13, Y13;         \
 	Q80VPAIR(wbase, Y8, Y10, acc0); \
@@ -165,6 +167,7 @@ TEXT ·dotQ8_0x4x2VNNI(SB), NOSPLIT, $0-56
 	VMOVD        AX, X14
 	VPBROADCASTD X14, Y14
 	VMOVDQU32    Y14, Y16
+	VPXORD       Y17, Y17, Y17
 	TESTQ  CX, CX
 	JZ     q80v42done
 
