@@ -158,12 +158,15 @@ func dotQ8_0x4x2AVX2(w *byte, ws int, x *byte, xs int, nb int, out *float32, os 
 //go:noescape
 func dotQ8_0x4x2VNNI(w *byte, ws int, x *byte, xs int, nb int, out *float32, os int)
 
+//go:noescape
+func dotQ8_0x4x4VNNI(w *byte, ws int, x *byte, xs int, nb int, out *float32, os int)
+
 // useVNNI selects dotQ8_0x4x2VNNI over dotQ8_0x4x2AVX2 (same results) when the CPU has
 // AVX512-VNNI for 256-bit vectors.
 var useVNNI = useAVX2 && cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512VL
 
 // dotTileQ8_0 is dotTile for Q8_0 (see there): four weight rows × two activation rows at a time
-// (dottile_amd64.s, the VNNI variant when available), the four-row kernel on a last odd column, single dots on the last rows.
+// (dottile_amd64.s; with VNNI four × four, then four × two), the four-row kernel on a last odd column, single dots on the last rows.
 // Callers have checked the lengths of w and x; out is checked here because the assembly writes
 // it.
 func dotTileQ8_0(n int, w []byte, wstride int, x []byte, xstride, rows, cols int, out []float32, ostride int) {
@@ -176,6 +179,19 @@ func dotTileQ8_0(n int, w []byte, wstride int, x []byte, xstride, rows, cols int
 		k42 = dotQ8_0x4x2VNNI
 	}
 	c := 0
+	for ; useVNNI && c+4 <= cols; c += 4 {
+		xc := x[c*xstride:]
+		o := out[c*ostride : (c+3)*ostride+rows]
+		r := 0
+		for ; r+4 <= rows; r += 4 {
+			dotQ8_0x4x4VNNI(&w[r*wstride], wstride, &xc[0], xstride, n/32, &o[r], ostride)
+		}
+		for ; r < rows; r++ {
+			for j := 0; j < 4; j++ {
+				o[j*ostride+r] = dotQ8_0(n, w[r*wstride:], xc[j*xstride:])
+			}
+		}
+	}
 	for ; c+2 <= cols; c += 2 {
 		xc := x[c*xstride:]
 		o := out[c*ostride : (c+1)*ostride+rows]

@@ -213,3 +213,135 @@ q80v42done:
 	VMOVSS X7, 12(DX)
 	VZEROUPPER
 	RET
+
+// Four weight rows × four activation rows with VNNI: the EVEX encoding's 32 registers hold 16
+// accumulators, so each weight block's −128·Σw and d_w serve four columns. Pairs as Q80VPAIR.
+//
+// Registers: accumulators Y(2r+c) for columns 0/1 and Y(16+2r+c−2) for columns 2/3; x+128 of
+// columns 0..3 in Y8, Y9, Y24, Y25 and their d_x in Y10, Y11, Y26, Y27; Y12/Y13 the row's
+// −128·Σw and d_w; Y14/Y15 scratch; Y28 0x80 bytes; Y29 zero.
+
+#define Q80V4ROW(wbase, a0, a1, a2, a3) \
+	VPXORD       Y12, Y12, Y12;      \
+	VPDPBUSD     2(wbase), Y28, Y12; \
+	VPSUBD       Y12, Y29, Y12;      \
+	VPBROADCASTW 0(wbase), X13;      \
+	VCVTPH2PS    X13, Y13;           \
+	Q80VPAIR(wbase, Y8, Y10, a0);    \
+	Q80VPAIR(wbase, Y9, Y11, a1);    \
+	Q80VPAIR(wbase, Y24, Y26, a2);   \
+	Q80VPAIR(wbase, Y25, Y27, a3)
+
+// XCOL loads column xbase's block: x+128 into xu, d_x broadcast into ydx (via xdx).
+#define XCOL(xbase, xu, xdx, ydx) \
+	VPXORD       2(xbase), Y28, xu; \
+	VPBROADCASTW 0(xbase), xdx;     \
+	VCVTPH2PS    xdx, ydx
+
+// func dotQ8_0x4x4VNNI(w *byte, ws int, x *byte, xs int, nb int, out *float32, os int)
+// out[c·os+r] = w_r·x_c for r, c < 4 (os in float32s).
+TEXT ·dotQ8_0x4x4VNNI(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), SI
+	MOVQ   ws+8(FP), R8
+	MOVQ   x+16(FP), DI
+	MOVQ   xs+24(FP), AX
+	LEAQ   (DI)(AX*1), DX
+	LEAQ   (DX)(AX*1), R12
+	LEAQ   (R12)(AX*1), R13
+	MOVQ   nb+32(FP), CX
+	LEAQ   (SI)(R8*1), R9
+	LEAQ   (R9)(R8*1), R10
+	LEAQ   (R10)(R8*1), R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VPXORD Y16, Y16, Y16
+	VPXORD Y17, Y17, Y17
+	VPXORD Y18, Y18, Y18
+	VPXORD Y19, Y19, Y19
+	VPXORD Y20, Y20, Y20
+	VPXORD Y21, Y21, Y21
+	VPXORD Y22, Y22, Y22
+	VPXORD Y23, Y23, Y23
+	VPXORD Y29, Y29, Y29
+	MOVL         $0x80808080, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	VMOVDQU32    Y14, Y28
+	TESTQ  CX, CX
+	JZ     q80v44done
+
+q80v44loop:
+	XCOL(DI, Y8, X10, Y10)
+	XCOL(DX, Y9, X11, Y11)
+	XCOL(R12, Y24, X26, Y26)
+	XCOL(R13, Y25, X27, Y27)
+	Q80V4ROW(SI, Y0, Y1, Y16, Y17)
+	Q80V4ROW(R9, Y2, Y3, Y18, Y19)
+	Q80V4ROW(R10, Y4, Y5, Y20, Y21)
+	Q80V4ROW(R11, Y6, Y7, Y22, Y23)
+	ADDQ $34, SI
+	ADDQ $34, R9
+	ADDQ $34, R10
+	ADDQ $34, R11
+	ADDQ $34, DI
+	ADDQ $34, DX
+	ADDQ $34, R12
+	ADDQ $34, R13
+	DECQ CX
+	JNZ  q80v44loop
+
+q80v44done:
+	MOVQ out+40(FP), DI
+	MOVQ os+48(FP), AX
+	LEAQ (DI)(AX*4), DX
+	LEAQ (DX)(AX*4), R12
+	LEAQ (R12)(AX*4), R13
+	HSUMT(Y0, X0, X8)
+	HSUMT(Y1, X1, X8)
+	HSUMT(Y2, X2, X8)
+	HSUMT(Y3, X3, X8)
+	HSUMT(Y4, X4, X8)
+	HSUMT(Y5, X5, X8)
+	HSUMT(Y6, X6, X8)
+	HSUMT(Y7, X7, X8)
+	VMOVSS X0, 0(DI)
+	VMOVSS X2, 4(DI)
+	VMOVSS X4, 8(DI)
+	VMOVSS X6, 12(DI)
+	VMOVSS X1, 0(DX)
+	VMOVSS X3, 4(DX)
+	VMOVSS X5, 8(DX)
+	VMOVSS X7, 12(DX)
+	// columns 2 and 3: move to low registers for the VEX-only reduction
+	VMOVAPS Y16, Y0
+	VMOVAPS Y17, Y1
+	VMOVAPS Y18, Y2
+	VMOVAPS Y19, Y3
+	VMOVAPS Y20, Y4
+	VMOVAPS Y21, Y5
+	VMOVAPS Y22, Y6
+	VMOVAPS Y23, Y7
+	HSUMT(Y0, X0, X8)
+	HSUMT(Y1, X1, X8)
+	HSUMT(Y2, X2, X8)
+	HSUMT(Y3, X3, X8)
+	HSUMT(Y4, X4, X8)
+	HSUMT(Y5, X5, X8)
+	HSUMT(Y6, X6, X8)
+	HSUMT(Y7, X7, X8)
+	VMOVSS X0, 0(R12)
+	VMOVSS X2, 4(R12)
+	VMOVSS X4, 8(R12)
+	VMOVSS X6, 12(R12)
+	VMOVSS X1, 0(R13)
+	VMOVSS X3, 4(R13)
+	VMOVSS X5, 8(R13)
+	VMOVSS X7, 12(R13)
+	VZEROUPPER
+	RET

@@ -57,6 +57,9 @@ func BenchmarkTileQ8_0(b *testing.B) {
 		dotQ8_0x4x2AVX2(&m.Data[r*m.RowBytes], m.RowBytes, &x[c*rb], rb, nb, &out[c*rows+r], rows)
 	})
 	if useVNNI {
+		run("4x4vnni", 4, func(c, r int) {
+			dotQ8_0x4x4VNNI(&m.Data[r*m.RowBytes], m.RowBytes, &x[c*rb], rb, nb, &out[c*rows+r], rows)
+		})
 		run("4x2vnni", 2, func(c, r int) {
 			dotQ8_0x4x2VNNI(&m.Data[r*m.RowBytes], m.RowBytes, &x[c*rb], rb, nb, &out[c*rows+r], rows)
 		})
