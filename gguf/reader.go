@@ -349,6 +349,10 @@ func (r *reader) parse(f *File) error {
 		if t.Name, err = r.str("name"); err != nil {
 			return fmt.Errorf("gguf: tensor %d: %w", i, err)
 		}
+		if t.Name == "" {
+			// A tensor is found by its name; ggml's writer refuses empty names too.
+			return fmt.Errorf("gguf: tensor %d (info at offset %d) has an empty name", i, at)
+		}
 		if _, dup := f.tIndex[t.Name]; dup {
 			return fmt.Errorf("gguf: duplicate tensor name %q at offset %d", t.Name, at)
 		}
