@@ -25,6 +25,9 @@ func dotRowsQ4_0(n int, w []byte, wstride int, x []byte, out []float32) {
 func dotTileQ8_0(n int, w []byte, wstride int, x []byte, xstride, rows, cols int, out []float32, ostride int) {
 	dotTile(dotQ8_0, n, w, wstride, x, xstride, rows, cols, out, ostride)
 }
+func dotTileQ4_0(n int, w []byte, wstride int, x []byte, xstride, rows, cols int, out []float32, ostride int) {
+	dotTile(dotQ4_0, n, w, wstride, x, xstride, rows, cols, out, ostride)
+}
 func dotColsQ8_0(n int, w []byte, x []byte, xstride int, out []float32) {
 	dotCols(dotQ8_0, n, w, x, xstride, out)
 }

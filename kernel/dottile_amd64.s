@@ -345,3 +345,150 @@ q80v44done:
 	VMOVSS X7, 12(R13)
 	VZEROUPPER
 	RET
+
+// Q4_0 four weight rows × four activation rows with VNNI. VPDPBUSD takes the unsigned nibbles q
+// (0..15) against the signed x quants; each pair starts from the column's −8·Σx lanes, formed
+// once per activation block, so a lane holds Σ (q−8)·x exactly, the same int32 as dotQ4_0AVX2's
+// VPMADDUBSW pair sums; the float part is unchanged (bit-identical results).
+//
+// Registers: accumulators as dotQ8_0x4x4VNNI; −8·Σx of columns 0..3 in Y8, Y9, Y24, Y25 and
+// their d_x in Y10, Y11, Y26, Y27; Y12 the row's nibbles, Y13 its d_w; Y14/Y15 scratch;
+// Y28 0x0f bytes, Y29 0x08 bytes, Y30 zero.
+
+#define Q40VPAIR(xbase, m, dx, acc) \
+	VMOVDQA32 m, Y14;              \
+	VPDPBUSD  2(xbase), Y12, Y14;  \ // + Σ q·x
+	VCVTDQ2PS Y14, Y14;            \
+	VMULPS    dx, Y13, Y15;        \ // d = d_w·d_x
+	VMULPS    Y15, Y14, Y14;       \
+	VADDPS    Y14, acc, acc
+
+#define Q40V4ROW(wbase, a0, a1, a2, a3) \
+	VMOVDQU      2(wbase), X12;      \
+	VPSRLW       $4, X12, X14;       \
+	VINSERTI128  $1, X14, Y12, Y12;  \
+	VPANDD       Y28, Y12, Y12;      \ // elements 0..15 low nibbles, 16..31 high nibbles
+	VPBROADCASTW 0(wbase), X13;      \
+	VCVTPH2PS    X13, Y13;           \
+	Q40VPAIR(DI, Y8, Y10, a0);       \
+	Q40VPAIR(DX, Y9, Y11, a1);       \
+	Q40VPAIR(R12, Y24, Y26, a2);     \
+	Q40VPAIR(R13, Y25, Y27, a3)
+
+// X40COL forms column xbase's −8·Σx lanes in m and its d_x in ydx (via xdx).
+#define X40COL(xbase, m, xdx, ydx) \
+	VPXORD       m, m, m;            \
+	VPDPBUSD     2(xbase), Y29, m;   \
+	VPSUBD       m, Y30, m;          \
+	VPBROADCASTW 0(xbase), xdx;      \
+	VCVTPH2PS    xdx, ydx
+
+// func dotQ4_0x4x4VNNI(w *byte, ws int, x *byte, xs int, nb int, out *float32, os int)
+TEXT ·dotQ4_0x4x4VNNI(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), SI
+	MOVQ   ws+8(FP), R8
+	MOVQ   x+16(FP), DI
+	MOVQ   xs+24(FP), AX
+	LEAQ   (DI)(AX*1), DX
+	LEAQ   (DX)(AX*1), R12
+	LEAQ   (R12)(AX*1), R13
+	MOVQ   nb+32(FP), CX
+	LEAQ   (SI)(R8*1), R9
+	LEAQ   (R9)(R8*1), R10
+	LEAQ   (R10)(R8*1), R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VPXORD Y16, Y16, Y16
+	VPXORD Y17, Y17, Y17
+	VPXORD Y18, Y18, Y18
+	VPXORD Y19, Y19, Y19
+	VPXORD Y20, Y20, Y20
+	VPXORD Y21, Y21, Y21
+	VPXORD Y22, Y22, Y22
+	VPXORD Y23, Y23, Y23
+	VPXORD Y30, Y30, Y30
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	VMOVDQU32    Y14, Y28
+	MOVL         $0x08080808, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	VMOVDQU32    Y14, Y29
+	TESTQ  CX, CX
+	JZ     q40v44done
+
+q40v44loop:
+	X40COL(DI, Y8, X10, Y10)
+	X40COL(DX, Y9, X11, Y11)
+	X40COL(R12, Y24, X26, Y26)
+	X40COL(R13, Y25, X27, Y27)
+	Q40V4ROW(SI, Y0, Y1, Y16, Y17)
+	Q40V4ROW(R9, Y2, Y3, Y18, Y19)
+	Q40V4ROW(R10, Y4, Y5, Y20, Y21)
+	Q40V4ROW(R11, Y6, Y7, Y22, Y23)
+	ADDQ $18, SI
+	ADDQ $18, R9
+	ADDQ $18, R10
+	ADDQ $18, R11
+	ADDQ $34, DI
+	ADDQ $34, DX
+	ADDQ $34, R12
+	ADDQ $34, R13
+	DECQ CX
+	JNZ  q40v44loop
+
+q40v44done:
+	MOVQ out+40(FP), DI
+	MOVQ os+48(FP), AX
+	LEAQ (DI)(AX*4), DX
+	LEAQ (DX)(AX*4), R12
+	LEAQ (R12)(AX*4), R13
+	HSUMT(Y0, X0, X8)
+	HSUMT(Y1, X1, X8)
+	HSUMT(Y2, X2, X8)
+	HSUMT(Y3, X3, X8)
+	HSUMT(Y4, X4, X8)
+	HSUMT(Y5, X5, X8)
+	HSUMT(Y6, X6, X8)
+	HSUMT(Y7, X7, X8)
+	VMOVSS X0, 0(DI)
+	VMOVSS X2, 4(DI)
+	VMOVSS X4, 8(DI)
+	VMOVSS X6, 12(DI)
+	VMOVSS X1, 0(DX)
+	VMOVSS X3, 4(DX)
+	VMOVSS X5, 8(DX)
+	VMOVSS X7, 12(DX)
+	VMOVAPS Y16, Y0
+	VMOVAPS Y17, Y1
+	VMOVAPS Y18, Y2
+	VMOVAPS Y19, Y3
+	VMOVAPS Y20, Y4
+	VMOVAPS Y21, Y5
+	VMOVAPS Y22, Y6
+	VMOVAPS Y23, Y7
+	HSUMT(Y0, X0, X8)
+	HSUMT(Y1, X1, X8)
+	HSUMT(Y2, X2, X8)
+	HSUMT(Y3, X3, X8)
+	HSUMT(Y4, X4, X8)
+	HSUMT(Y5, X5, X8)
+	HSUMT(Y6, X6, X8)
+	HSUMT(Y7, X7, X8)
+	VMOVSS X0, 0(R12)
+	VMOVSS X2, 4(R12)
+	VMOVSS X4, 8(R12)
+	VMOVSS X6, 12(R12)
+	VMOVSS X1, 0(R13)
+	VMOVSS X3, 4(R13)
+	VMOVSS X5, 8(R13)
+	VMOVSS X7, 12(R13)
+	VZEROUPPER
+	RET

@@ -9,14 +9,14 @@ import (
 	"testing"
 )
 
-// TestDotTileQ8_0AVX2 runs the tile check with the AVX2 kernel on a CPU that would pick VNNI.
-func TestDotTileQ8_0AVX2(t *testing.T) {
+// TestDotTileAVX2 runs the tile checks with the AVX2 kernels on a CPU that would pick VNNI.
+func TestDotTileAVX2(t *testing.T) {
 	if !useVNNI {
-		t.Skip("no AVX512-VNNI: TestDotTileQ8_0MatchesSingle already ran the AVX2 kernel")
+		t.Skip("no AVX512-VNNI: TestDotTileMatchesSingle already ran the AVX2 kernels")
 	}
 	useVNNI = false
 	defer func() { useVNNI = true }()
-	checkDotTileQ8_0(t)
+	checkDotTiles(t)
 }
 
 // BenchmarkTileQ8_0 times the tile kernels alone on one thread (K=2048, a 16-row weight tile

@@ -7,15 +7,22 @@ import (
 	"testing"
 )
 
-// TestDotTileQ8_0MatchesSingle checks the batched-matmul tile (four weight rows × two activation
-// rows in assembly, plus odd-column and odd-row tails) against the pure-Go reference dot, bit
-// for bit, for every rows 1..9 × cols 1..9 and block counts 1..17, with unaligned, padded rows
+// TestDotTileMatchesSingle checks the batched-matmul tiles of Q8_0 and Q4_0 (four weight
+// rows × four or two activation rows in assembly, plus odd-column and odd-row tails) against the
+// pure-Go reference dot, bit for bit, for every rows 1..9 × cols 1..9 and block counts 1..17, with unaligned, padded rows
 // of arbitrary weight bytes (−128 quants, Inf/NaN scales included) and some extreme scales, and
 // checks that no output outside the tile is written. On amd64 it runs the AVX512-VNNI variant
-// when the CPU has it; TestDotTileQ8_0AVX2 repeats it with plain AVX2.
-func TestDotTileQ8_0MatchesSingle(t *testing.T) { checkDotTileQ8_0(t) }
+// when the CPU has it; TestDotTileAVX2 repeats it with plain AVX2.
+func TestDotTileMatchesSingle(t *testing.T) { checkDotTiles(t) }
 
-func checkDotTileQ8_0(t *testing.T) {
+type tileFunc func(n int, w []byte, wstride int, x []byte, xstride, rows, cols int, out []float32, ostride int)
+
+func checkDotTiles(t *testing.T) {
+	checkDotTile(t, "Q8_0", q8_0BlockBytes, dotTileQ8_0, dotQ8_0Ref)
+	checkDotTile(t, "Q4_0", q4_0BlockBytes, dotTileQ4_0, dotQ4_0Ref)
+}
+
+func checkDotTile(t *testing.T, name string, wb int, tile tileFunc, ref dotFunc) {
 	r := rand.New(rand.NewPCG(21, 22))
 	const pad = 3
 	for nb := 1; nb <= 17; nb++ {
@@ -23,7 +30,7 @@ func checkDotTileQ8_0(t *testing.T) {
 		for rows := 1; rows <= 9; rows++ {
 			for cols := 1; cols <= 9; cols++ {
 				mode := (nb + rows + cols) % 3
-				wstride, xstride, ostride := nb*q8_0BlockBytes+pad, nb*q8_0BlockBytes+1, rows+2
+				wstride, xstride, ostride := nb*wb+pad, nb*q8_0BlockBytes+1, rows+2
 				w := make([]byte, rows*wstride+1)[1:] // unaligned
 				for i := range w {
 					w[i] = byte(r.Uint32())
@@ -35,7 +42,7 @@ func checkDotTileQ8_0(t *testing.T) {
 							if mode == 2 && r.IntN(2) == 0 {
 								h = 0x7bff | uint16(r.IntN(2))<<15
 							}
-							binary.LittleEndian.PutUint16(w[i*wstride+b*q8_0BlockBytes:], h)
+							binary.LittleEndian.PutUint16(w[i*wstride+b*wb:], h)
 						}
 					}
 				}
@@ -55,20 +62,20 @@ func checkDotTileQ8_0(t *testing.T) {
 				for i := range out {
 					out[i] = sentinel
 				}
-				dotTileQ8_0(n, w, wstride, x, xstride, rows, cols, out, ostride)
+				tile(n, w, wstride, x, xstride, rows, cols, out, ostride)
 				for c := 0; c < cols; c++ {
 					for i := 0; i < ostride; i++ {
 						got := out[c*ostride+i]
 						if i >= rows {
 							if got != sentinel {
-								t.Fatalf("nb=%d rows=%d cols=%d: out[%d][%d] outside the tile written (%v)", nb, rows, cols, c, i, got)
+								t.Fatalf("%s nb=%d rows=%d cols=%d: out[%d][%d] outside the tile written (%v)", name, nb, rows, cols, c, i, got)
 							}
 							continue
 						}
-						want := dotQ8_0Ref(n, w[i*wstride:], x[c*xstride:])
+						want := ref(n, w[i*wstride:], x[c*xstride:])
 						if math.Float32bits(got) != math.Float32bits(want) && !(got != got && want != want) {
-							t.Fatalf("nb=%d rows=%d cols=%d mode=%d: w%d·x%d = %v (%#x), reference %v (%#x)",
-								nb, rows, cols, mode, i, c, got, math.Float32bits(got), want, math.Float32bits(want))
+							t.Fatalf("%s nb=%d rows=%d cols=%d mode=%d: w%d·x%d = %v (%#x), reference %v (%#x)",
+								name, nb, rows, cols, mode, i, c, got, math.Float32bits(got), want, math.Float32bits(want))
 						}
 					}
 				}

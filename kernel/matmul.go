@@ -212,9 +212,9 @@ func (t *matmulTask) runOp(op *MatMulOp, lo, hi int) {
 	const tile = 16
 	if tk := tileKernel(m.Type); tk != nil && t.nx >= 2 && t.kind == actQ8_0 {
 		// Batched (prefill, several decode streams): within a tile of weight rows that stays in
-		// L1, the tile kernel takes the activation rows two at a time against four weight rows,
-		// so each weight block is unpacked once per two activation rows and each activation
-		// block once per four weight rows.
+		// L1, the tile kernel takes the activation rows several (four or two) at a time against
+		// four weight rows, so each weight block is unpacked once per group of activation rows
+		// and each activation block once per four weight rows.
 		tile := max(4, (tileBytes/m.RowBytes)&^3)
 		for i0 := lo; i0 < hi; i0 += tile {
 			i1 := min(i0+tile, hi)
@@ -279,6 +279,8 @@ func tileKernel(t gguf.Type) func(n int, w []byte, wstride int, x []byte, xstrid
 	switch t {
 	case gguf.TypeQ8_0:
 		return dotTileQ8_0
+	case gguf.TypeQ4_0:
+		return dotTileQ4_0
 	}
 	return nil
 }
