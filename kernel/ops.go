@@ -92,7 +92,13 @@ type Rope struct {
 // Apply rotates nHeads heads of headDim floats each (head-major in x) for position pos.
 // cache must hold NDims floats; it receives cos/sin pairs.
 func (r *Rope) Apply(x []float32, nHeads, headDim, pos int, cache []float32) {
-	r.fillCache(pos, cache)
+	r.Cache(pos, cache)
+	r.ApplyCached(x, nHeads, headDim, cache)
+}
+
+// ApplyCached is Apply with the cos/sin pairs of the position already in cache (from Cache),
+// so a forward pass computes them once per token rather than once per layer and tensor.
+func (r *Rope) ApplyCached(x []float32, nHeads, headDim int, cache []float32) {
 	half := r.NDims / 2
 	for h := 0; h < nHeads; h++ {
 		v := x[h*headDim : h*headDim+headDim]
@@ -114,9 +120,9 @@ func (r *Rope) Apply(x []float32, nHeads, headDim, pos int, cache []float32) {
 	}
 }
 
-// fillCache computes cos/sin of θ_i for position pos as ggml does: θ starts at pos and is
-// multiplied by theta_scale = base^(-2/n_dims) once per pair, in float32.
-func (r *Rope) fillCache(pos int, cache []float32) {
+// Cache writes the NDims cos/sin values of θ_i for position pos, computed as ggml does: θ
+// starts at pos and is multiplied by theta_scale = base^(-2/n_dims) once per pair, in float32.
+func (r *Rope) Cache(pos int, cache []float32) {
 	thetaScale := float32(math.Pow(float64(r.Base), -2.0/float64(r.NDims)))
 	theta := float32(pos)
 	fs := r.FreqScale

@@ -42,7 +42,7 @@ func (m *Model) ensure(T int) {
 	s.gate = make([]float32, T*m.NFF)
 	s.up = make([]float32, T*m.NFF)
 	s.down = make([]float32, T*m.NEmbd)
-	s.ropeCache = make([]float32, m.HeadDim)
+	s.ropeCache = make([]float32, T*m.Rope.NDims)
 	s.cap = T
 }
 
@@ -85,6 +85,15 @@ func (m *Model) Forward(b *Batch, kv KV) ([][]float32, error) {
 			r++
 		}
 	}
+	// RoPE's cos/sin depend on the position only: once per token, not per layer.
+	nd := m.Rope.NDims
+	r = 0
+	for si := range b.Seqs {
+		for i := range b.Seqs[si].Tokens {
+			m.Rope.Cache(b.Seqs[si].Pos+i, s.ropeCache[r*nd:(r+1)*nd])
+			r++
+		}
+	}
 	x, xn := s.x[:T*E], s.xn[:T*E]
 	for il := range m.Layers {
 		ly := &m.Layers[il]
@@ -109,14 +118,10 @@ func (m *Model) Forward(b *Batch, kv KV) ([][]float32, error) {
 				kernel.RMSNorm(k[h*hd:(h+1)*hd], k[h*hd:(h+1)*hd], ly.KNorm, m.NormEps)
 			}
 		}
-		r := 0
-		for si := range b.Seqs {
-			sq := &b.Seqs[si]
-			for i := range sq.Tokens {
-				m.Rope.Apply(q[r*qd:(r+1)*qd], m.NHead, m.HeadDim, sq.Pos+i, s.ropeCache)
-				m.Rope.Apply(k[r*kvd:(r+1)*kvd], m.NHeadKV, m.HeadDim, sq.Pos+i, s.ropeCache)
-				r++
-			}
+		for r := 0; r < T; r++ {
+			rc := s.ropeCache[r*nd : (r+1)*nd]
+			m.Rope.ApplyCached(q[r*qd:(r+1)*qd], m.NHead, m.HeadDim, rc)
+			m.Rope.ApplyCached(k[r*kvd:(r+1)*kvd], m.NHeadKV, m.HeadDim, rc)
 		}
 		att := s.att[:T*qd]
 		r = 0
