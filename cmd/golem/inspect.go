@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/golem-llm/golem"
@@ -78,11 +80,7 @@ func inspect(f *gguf.File, file string) *inspectInfo {
 	for _, kv := range f.KVs {
 		if strings.HasPrefix(kv.Key, in.Arch+".") && in.Arch != "" {
 			k := strings.TrimPrefix(kv.Key, in.Arch+".")
-			if kv.Value.Type() == gguf.Array {
-				in.Params[k] = fmt.Sprintf("array[%d]", kv.Value.Len())
-			} else {
-				in.Params[k] = kv.Value.String()
-			}
+			in.Params[k] = jsonValue(kv.Value)
 		}
 	}
 	if s, ok := f.String("tokenizer.ggml.model"); ok {
@@ -96,7 +94,7 @@ func inspect(f *gguf.File, file string) *inspectInfo {
 	}
 	for _, k := range []string{"bos_token_id", "eos_token_id", "eot_token_id", "add_bos_token", "add_eos_token"} {
 		if v, ok := f.Lookup("tokenizer.ggml." + k); ok {
-			in.Tokenizer[k] = v.String()
+			in.Tokenizer[k] = jsonValue(v)
 		}
 	}
 	_, in.ChatTemplate = f.String("tokenizer.chat_template")
@@ -183,4 +181,36 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// jsonValue gives a metadata value its JSON type: numbers, booleans and strings as such,
+// arrays as "array[N]" (a vocabulary would swamp the output).
+func jsonValue(v gguf.Value) any {
+	switch v.Type() {
+	case gguf.Array:
+		return fmt.Sprintf("array[%d]", v.Len())
+	case gguf.Bool:
+		b, _ := v.AsBool()
+		return b
+	case gguf.String:
+		s, _ := v.AsString()
+		return s
+	case gguf.Float32, gguf.Float64:
+		f, _ := v.AsFloat()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return v.String() // JSON has no NaN or infinities
+		}
+		bits := 64
+		if v.Type() == gguf.Float32 {
+			bits = 32 // 1e-05, not 9.999999747378752e-06
+		}
+		return json.Number(strconv.FormatFloat(f, 'g', -1, bits))
+	case gguf.Uint64:
+		u, _ := v.AsUint()
+		return u
+	}
+	if i, ok := v.AsInt(); ok {
+		return i
+	}
+	return v.String()
 }

@@ -246,15 +246,21 @@ func TestInspectEveryTestFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	var r struct {
-		Arch    string `json:"architecture"`
-		NParams int64  `json:"n_params"`
-		Sup     bool   `json:"supported"`
+		Arch    string         `json:"architecture"`
+		NParams int64          `json:"n_params"`
+		Sup     bool           `json:"supported"`
+		HParams map[string]any `json:"hparams"`
 	}
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}
+	// 260K parameters: 512×64 embeddings + 5 blocks of attention and FFN + norms.
 	if r.Arch != "llama" || !r.Sup || r.NParams < 200000 || r.NParams > 300000 {
 		t.Errorf("embedded model: %+v", r)
+	}
+	// Hyper-parameters keep their JSON types.
+	if r.HParams["block_count"] != 5.0 || r.HParams["attention.layer_norm_rms_epsilon"] != 1e-05 {
+		t.Errorf("hparams %v", r.HParams)
 	}
 	if _, _, err := runCLI(t, "", "inspect", "../../gguf/testdata/corrupt-bad-magic.gguf"); err == nil {
 		t.Error("corrupt file: no error")
@@ -262,6 +268,9 @@ func TestInspectEveryTestFile(t *testing.T) {
 }
 
 func TestRunErrors(t *testing.T) {
+	if _, _, err := runCLI(t, "", "run", "-m", t.TempDir(), "-p", "x"); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("directory as model: %v", err)
+	}
 	if _, _, err := runCLI(t, "", "run", "-m", "/nonexistent/model.gguf", "-p", "x"); err == nil || !strings.Contains(err.Error(), "/nonexistent/model.gguf") {
 		t.Errorf("missing file: %v", err)
 	}

@@ -54,8 +54,10 @@ func (f *modelFlags) load(ctx context.Context) (*golem.Model, error) {
 	if path == "" {
 		return golem.LoadDefault(f.options())
 	}
-	if _, err := os.Stat(path); err != nil {
+	if fi, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("model file: %w", err)
+	} else if fi.IsDir() {
+		return nil, fmt.Errorf("model file %s is a directory, not a GGUF file", path)
 	}
 	return golem.Load(path, f.options())
 }
