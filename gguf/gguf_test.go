@@ -223,15 +223,9 @@ func TestRewriteIdentical(t *testing.T) {
 }
 
 func copyToWriter(t *testing.T, f *File) *Writer {
-	w := NewWriter()
-	for _, kv := range f.KVs {
-		w.Set(kv.Key, kv.Value)
-	}
-	for i := range f.Tensors {
-		ti := &f.Tensors[i]
-		if err := w.AddTensor(ti.Name, ti.Type, ti.Dims, f.TensorData(ti)); err != nil {
-			t.Fatal(err)
-		}
+	w, err := NewWriterFrom(f)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return w
 }

@@ -38,6 +38,23 @@ func (w *Writer) Set(key string, v Value) {
 	w.kvs = append(w.kvs, KV{key, v})
 }
 
+// NewWriterFrom returns a writer holding f's metadata (in file order) and tensors (their data
+// still in f's mapping, so f must stay open until WriteTo): the starting point of a rewrite.
+// Errors are the writer's own checks of f's tensors.
+func NewWriterFrom(f *File) (*Writer, error) {
+	w := NewWriter()
+	for _, kv := range f.KVs {
+		w.Set(kv.Key, kv.Value)
+	}
+	for i := range f.Tensors {
+		t := &f.Tensors[i]
+		if err := w.AddTensor(t.Name, t.Type, t.Dims, f.TensorData(t)); err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
 // AddTensor adds a tensor of type typ with dims in ggml order (ne0 first). data must hold
 // exactly the tensor's bytes (RowSize(ne0) × ne1 × …); it is kept, not copied, until WriteTo.
 func (w *Writer) AddTensor(name string, typ Type, dims []uint64, data []byte) error {

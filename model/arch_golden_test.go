@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/golem-llm/golem/gguf"
@@ -97,7 +96,7 @@ func writeArchModel(t *testing.T, g *archGolden, types map[string]gguf.Type, thr
 	}
 	b := buf.Bytes()
 	if len(g.ExtraKV) > 0 {
-		if b, err = withKVs(b, g.ExtraKV); err != nil {
+		if b, err = testmodel.WithKVs(b, g.ExtraKV); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -125,38 +124,6 @@ func writeArchModel(t *testing.T, g *archGolden, types map[string]gguf.Type, thr
 	}
 	t.Cleanup(m.Close)
 	return m
-}
-
-// withKVs returns the GGUF file src with float32 keys added, in sorted key order after
-// the existing ones, tensors unchanged (as internal/goldengen writes them).
-func withKVs(src []byte, kvs map[string]float32) ([]byte, error) {
-	f, err := gguf.Parse(src)
-	if err != nil {
-		return nil, err
-	}
-	w := gguf.NewWriter()
-	for _, kv := range f.KVs {
-		w.Set(kv.Key, kv.Value)
-	}
-	keys := make([]string, 0, len(kvs))
-	for k := range kvs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		w.Set(k, gguf.Float32Value(kvs[k]))
-	}
-	for i := range f.Tensors {
-		t := &f.Tensors[i]
-		if err := w.AddTensor(t.Name, t.Type, t.Dims, f.TensorData(t)); err != nil {
-			return nil, err
-		}
-	}
-	var out bytes.Buffer
-	if _, err := w.WriteTo(&out); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
 }
 
 // runPrompt runs tokens through a fresh F32 cache: the first skip tokens without logits

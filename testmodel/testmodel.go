@@ -10,6 +10,7 @@
 package testmodel
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -19,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -377,4 +379,31 @@ func Generate(dir, name string, cfg Config, vocab *gguf.File) (string, error) {
 		return "", err
 	}
 	return path, nil
+}
+
+// WithKVs returns the GGUF image src with float32 metadata keys added (or replaced), the new
+// ones in sorted key order after the existing ones, tensors unchanged: how the architecture
+// goldens add hyper-parameters the writer's Config does not carry (e.g. rope.scaling.factor).
+func WithKVs(src []byte, kvs map[string]float32) ([]byte, error) {
+	f, err := gguf.Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	w, err := gguf.NewWriterFrom(f)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(kvs))
+	for k := range kvs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		w.Set(k, gguf.Float32Value(kvs[k]))
+	}
+	var out bytes.Buffer
+	if _, err := w.WriteTo(&out); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }

@@ -25,7 +25,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 
 	"github.com/golem-llm/golem/gguf"
 	"github.com/golem-llm/golem/testmodel"
@@ -39,7 +38,7 @@ type Spec struct {
 	Prompts []string
 	Note    string // what the model checks
 	// ExtraKV are float32 metadata keys added after testmodel.Write (which has no option
-	// for them), in sorted order, by rewriting the file (see withKVs).
+	// for them), in sorted order, by rewriting the file (see testmodel.WithKVs).
 	ExtraKV map[string]float32
 }
 
@@ -233,7 +232,7 @@ func writeModel(path, vocabPath string, cfg testmodel.Config, extra map[string]f
 		}
 		b := buf.Bytes()
 		if len(extra) > 0 {
-			if b, err = withKVs(b, extra); err != nil {
+			if b, err = testmodel.WithKVs(b, extra); err != nil {
 				return "", 0, err
 			}
 		}
@@ -249,36 +248,4 @@ func writeModel(path, vocabPath string, cfg testmodel.Config, extra map[string]f
 		return "", 0, errors.New("writing the model twice gave different bytes")
 	}
 	return hex.EncodeToString(sums[0]), size, nil
-}
-
-// withKVs returns the GGUF file src with float32 keys added (or replaced), in sorted key
-// order after the existing ones, tensors unchanged.
-func withKVs(src []byte, kvs map[string]float32) ([]byte, error) {
-	f, err := gguf.Parse(src)
-	if err != nil {
-		return nil, err
-	}
-	w := gguf.NewWriter()
-	for _, kv := range f.KVs {
-		w.Set(kv.Key, kv.Value)
-	}
-	keys := make([]string, 0, len(kvs))
-	for k := range kvs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		w.Set(k, gguf.Float32Value(kvs[k]))
-	}
-	for i := range f.Tensors {
-		t := &f.Tensors[i]
-		if err := w.AddTensor(t.Name, t.Type, t.Dims, f.TensorData(t)); err != nil {
-			return nil, err
-		}
-	}
-	var out bytes.Buffer
-	if _, err := w.WriteTo(&out); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
 }
