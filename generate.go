@@ -74,13 +74,9 @@ func (m *Model) Generate(ctx context.Context, prompt string, opt GenerateOptions
 	ids := opt.PromptTokens
 	if ids == nil {
 		var err error
-		ids, err = m.tok.Encode(prompt, !opt.NoBOS, true)
+		ids, err = m.tok.EncodePrompt(prompt, !opt.NoBOS)
 		if err != nil {
 			return nil, err
-		}
-		// A chat template that writes the BOS text itself would give two BOS tokens.
-		if bos := m.tok.BOS(); len(ids) > 1 && ids[0] == bos && ids[1] == bos && m.tok.AddBOS() {
-			ids = ids[1:]
 		}
 	}
 	if len(ids) == 0 {

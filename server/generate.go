@@ -315,17 +315,9 @@ func pieceOf(tok *tokenizer.Tokenizer, id int32) (string, []int) {
 	return strings.ToValidUTF8(string(b), "\uFFFD"), ints
 }
 
-// encodePrompt tokenizes text as llama-server does (special tokens added and parsed), keeping a
-// single BOS when the text (a rendered chat template) already starts with one.
+// encodePrompt tokenizes text as llama-server does (tokenizer.EncodePrompt with special tokens).
 func encodePrompt(tok *tokenizer.Tokenizer, text string) ([]int32, error) {
-	ids, err := tok.Encode(text, true, true)
-	if err != nil {
-		return nil, err
-	}
-	if bos := tok.BOS(); len(ids) >= 2 && bos >= 0 && ids[0] == bos && ids[1] == bos {
-		ids = ids[1:]
-	}
-	return ids, nil
+	return tok.EncodePrompt(text, true)
 }
 
 // modelName is the served model's name for metric labels ("" while loading).

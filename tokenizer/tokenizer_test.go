@@ -113,3 +113,25 @@ func TestGoldens(t *testing.T) {
 		})
 	}
 }
+
+// A rendered Llama 3 template starts with <|begin_of_text|>; adding the model's BOS must not
+// double it, while text without it gets exactly one.
+func TestEncodePromptKeepsOneBOS(t *testing.T) {
+	tok := loadVocab(t, "ggml-vocab-llama-bpe.gguf")
+	bos := tok.BOS()
+	withBOS, err := tok.EncodePrompt("<|begin_of_text|>Hello", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := tok.EncodePrompt("Hello", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if withBOS[0] != bos || withBOS[1] == bos || len(withBOS) != len(plain) || plain[0] != bos {
+		t.Errorf("with BOS text %v, plain %v (bos %d)", withBOS, plain, bos)
+	}
+	raw, _ := tok.EncodePrompt("<|begin_of_text|>Hello", false)
+	if len(raw) != len(withBOS) || raw[0] != bos {
+		t.Errorf("without special tokens added: %v", raw)
+	}
+}
