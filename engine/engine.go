@@ -61,6 +61,12 @@ type Engine struct {
 	reqs    map[int]*request
 	batch   model.Batch
 	results []sched.Result
+	emit    []emitted // token events of the current step, pushed after Update
+}
+
+type emitted struct {
+	q  *request
+	ev Event
 }
 
 type request struct {
@@ -429,11 +435,11 @@ func (e *Engine) step() {
 			mode = model.LogitsLast
 		}
 		b.Seqs = append(b.Seqs, model.Seq{ID: w.ID, Pos: w.Pos, Tokens: w.Tokens, Logits: mode})
-		if q := e.reqs[w.ID]; q != nil && !q.started {
-			q.started = true
-			q.usage.QueueTime = time.Since(q.start)
-		}
 		if q := e.reqs[w.ID]; q != nil {
+			if !q.started {
+				q.started = true
+				q.usage.QueueTime = time.Since(q.start)
+			}
 			q.usage.CachedTokens += w.Cached
 		}
 	}
@@ -456,12 +462,7 @@ func (e *Engine) step() {
 		e.sch.Update(nil)
 		return
 	}
-	type emitted struct {
-		q   *request
-		ev  Event
-		eog bool
-	}
-	var evs []emitted
+	e.emit = e.emit[:0]
 	li := 0
 	for _, w := range plan.Work {
 		if !w.Logits {
@@ -495,19 +496,19 @@ func (e *Engine) step() {
 			q.usage.TTFT = time.Since(q.start)
 		}
 		e.results = append(e.results, sched.Result{ID: w.ID, Token: tok, Stop: stop})
-		evs = append(evs, emitted{q: q, ev: ev, eog: eog})
+		if !eog { // the EOG token itself is not part of the text or the completion
+			e.emit = append(e.emit, emitted{q: q, ev: ev})
+		}
 	}
 	finished, err := e.sch.Update(e.results)
 	if err != nil {
 		panic(fmt.Sprintf("engine: scheduler rejected its own plan's results: %v", err)) // a bug, not input
 	}
-	for _, x := range evs {
-		if x.eog {
-			continue // the EOG token itself is not part of the text or the completion
-		}
+	for _, x := range e.emit {
 		x.q.usage.CompletionTokens++
 		x.q.out.push(x.ev)
 	}
+	clear(e.emit) // drop references to finished requests
 	for _, f := range finished {
 		q := e.reqs[f.ID]
 		if q == nil {
