@@ -176,8 +176,10 @@ func (m *Model) Engine() (*engine.Engine, error) {
 		m.eng, m.engErr = engine.New(engine.Config{
 			Model: m.net, Tokenizer: m.tok, Context: m.nCtx, KVType: m.kvType,
 			MaxSeqs: 1, MaxBatchTokens: 512,
-			// Room for one full context plus as much again for cached prefixes (chat turns).
-			KVMemory: 2 * engine.KVBytesPerToken(m.net, m.kvType) * int64(m.nCtx+16),
+			// One context (rounded up to whole blocks): a chat's next turn shares its prefix
+			// blocks with the cached previous turn, so no second context is needed, and the
+			// budget is made resident at start.
+			KVMemory: engine.KVBytesPerToken(m.net, m.kvType) * int64(m.nCtx+16),
 		})
 	})
 	return m.eng, m.engErr
