@@ -120,7 +120,28 @@ func (bf *benchFlags) run(cmd *cobra.Command) error {
 		return fmt.Errorf("bench: -p %d / -n %d: more tokens than the model's context length %d", bf.pp, bf.tg, lim)
 	}
 	nCtx := max(bf.pp, bf.tg, 1)
-	kv := kvcache.NewContiguous(net.NLayer, nCtx, net.NHeadKV*net.HeadDim, bf.mf.kvType != "f32", net.Pool())
+	// The paged cache, as `golem run` and `golem serve` use it (through the engine).
+	var typ gguf.Type
+	switch bf.mf.kvType {
+	case "f16":
+		typ = gguf.TypeF16
+	case "f32":
+		typ = gguf.TypeF32
+	case "q8_0":
+		typ = gguf.TypeQ8_0
+	default:
+		return fmt.Errorf("bench: --kv-type %q: want f16, f32 or q8_0", bf.mf.kvType)
+	}
+	pc := kvcache.PagedConfig{NLayer: net.NLayer, NHeadKV: net.NHeadKV, HeadDim: net.HeadDim, Type: typ, Pool: net.Pool()}
+	bb, err := pc.BlockBytes()
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	pc.Budget = bb * int64((nCtx+kvcache.DefaultBlockSize-1)/kvcache.DefaultBlockSize)
+	kv, err := kvcache.NewPaged(pc)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	toks := make([]int32, nCtx)
 	for i := range toks {
@@ -208,8 +229,11 @@ const ubatch = 512
 
 // timePrefill processes toks as one prompt from position 0 (an empty cache), as llama-bench's
 // pp test does, asking logits for the last token only.
-func timePrefill(cancelled func() error, net *model.Model, kv *kvcache.Contiguous, toks []int32) (time.Duration, error) {
-	kv.Drop(0)
+func timePrefill(cancelled func() error, net *model.Model, kv *kvcache.Paged, toks []int32) (time.Duration, error) {
+	if err := admit(kv, toks); err != nil {
+		return 0, err
+	}
+	defer kv.Blocks().Release(0)
 	start := time.Now()
 	for pos := 0; pos < len(toks); pos += ubatch {
 		if err := cancelled(); err != nil {
@@ -230,8 +254,11 @@ func timePrefill(cancelled func() error, net *model.Model, kv *kvcache.Contiguou
 
 // timeDecode decodes toks one at a time from position 0 (llama-bench's tg test), with logits for
 // each; sampling is not part of the measurement.
-func timeDecode(cancelled func() error, net *model.Model, kv *kvcache.Contiguous, toks []int32) (time.Duration, error) {
-	kv.Drop(0)
+func timeDecode(cancelled func() error, net *model.Model, kv *kvcache.Paged, toks []int32) (time.Duration, error) {
+	if err := admit(kv, toks); err != nil {
+		return 0, err
+	}
+	defer kv.Blocks().Release(0)
 	b := model.Batch{Seqs: []model.Seq{{ID: 0, Logits: model.LogitsLast}}}
 	start := time.Now()
 	for i := range toks {
@@ -247,6 +274,15 @@ func timeDecode(cancelled func() error, net *model.Model, kv *kvcache.Contiguous
 		}
 	}
 	return time.Since(start), nil
+}
+
+// admit gives sequence 0 a block table covering toks. The blocks are never committed, so they
+// are freed, not cached, when the test releases them: every run computes from an empty cache.
+func admit(kv *kvcache.Paged, toks []int32) error {
+	if _, err := kv.Blocks().Admit(0, toks); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return nil
 }
 
 // weightBytes returns the bytes of weight matrices one decode step reads (every layer's
