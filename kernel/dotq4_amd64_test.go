@@ -15,7 +15,7 @@ func TestQ4_0RowsAVX2WithoutVNNI(t *testing.T) {
 		t.Skip("no AVX512-VNNI: TestMultiRowColMatchSingle already ran the AVX2 loop")
 	}
 	useVNNI = false
-	defer func() { useVNNI = true }()
+	defer func(v bool) { useVNNI = v }(useVNNI)
 	r := rand.New(rand.NewPCG(17, 18))
 	for _, k := range qkernels {
 		if k.name != "Q4_0" {

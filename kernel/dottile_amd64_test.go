@@ -15,7 +15,7 @@ func TestDotTileAVX2(t *testing.T) {
 		t.Skip("no AVX512-VNNI: TestDotTileMatchesSingle already ran the AVX2 kernels")
 	}
 	useVNNI = false
-	defer func() { useVNNI = true }()
+	defer func(v bool) { useVNNI = v }(useVNNI)
 	checkDotTiles(t)
 }
 

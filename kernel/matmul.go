@@ -14,9 +14,16 @@ type Matrix struct {
 	K, N     int
 	RowBytes int
 	Data     []byte
+
+	// packed is Data in the VNNI kernels' interleaved layout (packed.go), made by NewMatrix
+	// for Q8_0 and Q4_0 when the CPU has AVX512-VNNI; nil otherwise.
+	packed []byte
 }
 
 // NewMatrix checks that data holds n rows of k elements of type t and returns the Matrix.
+// On a CPU with AVX512-VNNI, Q8_0 and Q4_0 weights with n a multiple of 8 are also repacked into
+// the interleaved layout of the packed kernels (packed.go): a copy as large as data, which data
+// is no longer read for products (it still is for Row).
 func NewMatrix(t gguf.Type, k, n int, data []byte) (Matrix, error) {
 	rb, err := t.RowSize(int64(k))
 	if err != nil {
@@ -25,7 +32,11 @@ func NewMatrix(t gguf.Type, k, n int, data []byte) (Matrix, error) {
 	if int64(len(data)) != rb*int64(n) {
 		return Matrix{}, fmt.Errorf("kernel: %s matrix %dx%d needs %d bytes, have %d", t, k, n, rb*int64(n), len(data))
 	}
-	return Matrix{Type: t, K: k, N: n, RowBytes: int(rb), Data: data}, nil
+	m := Matrix{Type: t, K: k, N: n, RowBytes: int(rb), Data: data}
+	if packedOK() {
+		m.packed = packMatrix(&m)
+	}
+	return m, nil
 }
 
 // Row returns the bytes of row i.
@@ -97,7 +108,8 @@ func (p *Pool) MatMulGroup(x []float32, nx int, ops ...MatMulOp) {
 	for len(ops) > 0 {
 		// the longest prefix (up to maxGroup) sharing op 0's activation format
 		k := 1
-		for k < len(ops) && k < maxGroup && actFor(ops[k].W.Type) == actFor(ops[0].W.Type) && ops[k].W.K == ops[0].W.K {
+		for k < len(ops) && k < maxGroup && actFor(ops[k].W.Type) == actFor(ops[0].W.Type) && ops[k].W.K == ops[0].W.K &&
+			(ops[k].W.packed == nil) == (ops[0].W.packed == nil) {
 			k++
 		}
 		p.matMul(x, nx, ops[:k])
@@ -132,6 +144,21 @@ func (p *Pool) matMul(x []float32, nx int, ops []MatMulOp) {
 		t.act16 = growU16(&p.act16Buf, nx*K)
 	}
 	q.act, q.act16, q.stride = t.act, t.act16, t.actStride
+	q.pa, t.pa, t.packed = nil, nil, m0.packed != nil && packedOK()
+	if t.packed {
+		// Packed activations (packed.go): groups of 8 rows for the tile kernel, or the one row;
+		// the last group's rows past nx stay zero.
+		q.pp = 8
+		if nx == 1 {
+			q.pp = 1
+		}
+		nb := K / 32
+		grp := nb * q.pp * actRecBytes
+		ng := (nx + q.pp - 1) / q.pp
+		q.pa = growBytes(&p.packBuf, ng*grp)
+		clear(q.pa[(ng-1)*grp:])
+		t.pa, t.pp = q.pa, q.pp
+	}
 	if t.kind != actF32 {
 		if nx >= 4 {
 			p.Parallel(nx, 1, q)
@@ -140,13 +167,13 @@ func (p *Pool) matMul(x []float32, nx int, ops []MatMulOp) {
 		}
 	}
 	grain := 4
-	if nx > 1 {
-		grain = 16
+	if nx > 1 || t.packed {
+		grain = 16 // a multiple of the packed groups' 8 rows
 	}
 	p.Parallel(rows, grain, t)
 	t.ops = [maxGroup]MatMulOp{} // drop references to the caller's buffers
-	t.x, t.act, t.act16 = nil, nil, nil
-	q.x, q.act, q.act16 = nil, nil, nil
+	t.x, t.act, t.act16, t.pa = nil, nil, nil, nil
+	q.x, q.act, q.act16, q.pa = nil, nil, nil, nil
 }
 
 // quantTask converts activation rows [lo, hi) to the weights' activation format.
@@ -157,6 +184,8 @@ type quantTask struct {
 	act    []byte
 	act16  []uint16
 	stride int
+	pa     []byte // packed activations (packed.go), when the weights are packed
+	pp     int    // their group size P
 }
 
 func (q *quantTask) Run(_, lo, hi int) {
@@ -165,6 +194,9 @@ func (q *quantTask) Run(_, lo, hi int) {
 		switch q.kind {
 		case actQ8_0:
 			quantizeQ8_0(x, q.act[r*q.stride:(r+1)*q.stride])
+			if q.pa != nil {
+				packAct(q.act[r*q.stride:(r+1)*q.stride], q.K/32, q.pp, r, q.pa)
+			}
 		case actQ8_K:
 			quantizeQ8_KRef(x, q.act[r*q.stride:(r+1)*q.stride])
 		case actF16:
@@ -188,6 +220,9 @@ type matmulTask struct {
 	act       []byte
 	actStride int
 	act16     []uint16
+	packed    bool   // the weights are packed: use the packed kernels with pa
+	pa        []byte // packed activations, groups of pp rows
+	pp        int
 }
 
 // Run computes global weight rows [lo, hi) (the ops' rows concatenated) for every
@@ -210,6 +245,10 @@ func (t *matmulTask) runOp(op *MatMulOp, lo, hi int) {
 	m := op.W
 	out := op.Out
 	const tile = 16
+	if t.packed {
+		t.runPacked(op, lo, hi)
+		return
+	}
 	if tk := tileKernel(m.Type); tk != nil && t.nx >= 2 && t.kind == actQ8_0 {
 		// Batched (prefill, several decode streams): within a tile of weight rows that stays in
 		// L1, the tile kernel takes the activation rows several (four or two) at a time against
@@ -264,6 +303,44 @@ func (t *matmulTask) runOp(op *MatMulOp, lo, hi int) {
 					}
 				}
 				o[i] = s
+			}
+		}
+	}
+}
+
+// packChunkBytes bounds the packed activations one pass of runPacked keeps in L2 while this
+// thread's weight groups stream past them.
+const packChunkBytes = 512 << 10
+
+// runPacked computes rows [lo, hi) (multiples of 8: every op of a packed pass has N a
+// multiple of 8 and the split's grain is 16) with the packed kernels.
+func (t *matmulTask) runPacked(op *MatMulOp, lo, hi int) {
+	m := op.W
+	nb := m.K / 32
+	wg := nb * packedRecBytes(m.Type) // bytes of one weight group
+	g0, g1 := lo/packRows, hi/packRows
+	if t.pp == 1 {
+		gemvPacked(m.Type, m.packed[g0*wg:g1*wg], t.pa, nb, g1-g0, op.Out[lo:hi])
+		return
+	}
+	xg := nb * 8 * actRecBytes // bytes of one activation group
+	ncg := (t.nx + 7) / 8
+	chunk := max(1, packChunkBytes/xg)
+	var tmp [64]float32
+	for c0 := 0; c0 < ncg; c0 += chunk {
+		c1 := min(c0+chunk, ncg)
+		for g := g0; g < g1; g++ {
+			w := m.packed[g*wg : (g+1)*wg]
+			for c := c0; c < c1; c++ {
+				x := t.pa[c*xg : (c+1)*xg]
+				if cols := t.nx - 8*c; cols >= 8 {
+					gemmPacked(m.Type, w, x, nb, op.Out[8*c*m.N+8*g:], m.N)
+				} else {
+					gemmPacked(m.Type, w, x, nb, tmp[:], 8)
+					for j := 0; j < cols; j++ {
+						copy(op.Out[(8*c+j)*m.N+8*g:(8*c+j)*m.N+8*g+8], tmp[8*j:8*j+8])
+					}
+				}
 			}
 		}
 	}

@@ -47,6 +47,10 @@ func refMatMul(m *Matrix, x []float32, nx int) []float32 {
 		for i := 0; i < m.N; i++ {
 			w := m.Row(i)
 			var s float32
+			if m.packed != nil && packedOK() {
+				out[r*m.N+i] = refPackedRow(m.Type, m.K, w, a8)
+				continue
+			}
 			switch m.Type {
 			case gguf.TypeQ8_0:
 				s = dotQ8_0Ref(m.K, w, a8)

@@ -39,6 +39,7 @@ type Pool struct {
 	qt       quantTask
 	actBuf   []byte
 	act16Buf []uint16
+	packBuf  []byte // packed activations (packed.go)
 }
 
 type worker struct {

@@ -317,8 +317,8 @@ func printBench(w io.Writer, r *benchReport) {
 	if r.MemBWGBs > 0 {
 		fmt.Fprintf(w, "read bandwidth: %.1f GB/s\n", r.MemBWGBs)
 	}
-	fmt.Fprintf(w, "| %-7s | %7s | %-6s | %14s | %8s | %8s | %7s | %6s |\n", "test", "threads", "kernel", "t/s (median)", "min", "max", "GB/s", "% BW")
-	fmt.Fprintf(w, "|%s|%s|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 9), strings.Repeat("-", 9), strings.Repeat("-", 8),
+	fmt.Fprintf(w, "| %-7s | %7s | %-10s | %14s | %8s | %8s | %7s | %6s |\n", "test", "threads", "kernel", "t/s (median)", "min", "max", "GB/s", "% BW")
+	fmt.Fprintf(w, "|%s|%s|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 9), strings.Repeat("-", 9), strings.Repeat("-", 12),
 		strings.Repeat("-", 16), strings.Repeat("-", 10), strings.Repeat("-", 10), strings.Repeat("-", 9), strings.Repeat("-", 8))
 	for _, t := range r.Tests {
 		gbs, pct := "", ""
@@ -328,7 +328,7 @@ func printBench(w io.Writer, r *benchReport) {
 		if t.PctBW > 0 {
 			pct = fmt.Sprintf("%.0f%%", t.PctBW)
 		}
-		fmt.Fprintf(w, "| %-7s | %7d | %-6s | %14.2f | %8.2f | %8.2f | %7s | %6s |\n", t.Test, r.Threads, r.Impl, t.Median, t.Min, t.Max, gbs, pct)
+		fmt.Fprintf(w, "| %-7s | %7d | %-10s | %14.2f | %8.2f | %8.2f | %7s | %6s |\n", t.Test, r.Threads, r.Impl, t.Median, t.Min, t.Max, gbs, pct)
 	}
 }
 

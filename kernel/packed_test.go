@@ -1,0 +1,156 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/golem-llm/golem/gguf"
+)
+
+// refPackedRow is the packed kernels' arithmetic (packed.go) computed from an unpacked row: w
+// is one Q8_0 or Q4_0 row of k elements, x its Q8_0 activations. It reads neither the packed
+// layout nor the packed activations, so it checks both.
+func refPackedRow(t gguf.Type, k int, w, x []byte) float32 {
+	var acc float32
+	for b := 0; b < k/32; b++ {
+		xb := x[b*34 : (b+1)*34]
+		var s int32
+		var dw float32
+		if t == gguf.TypeQ8_0 {
+			wb := w[b*34 : (b+1)*34]
+			dw = halfAt(wb)
+			for i := 0; i < 32; i++ {
+				s += int32(int8(wb[2+i])) * int32(int8(xb[2+i]))
+			}
+		} else {
+			wb := w[b*18 : (b+1)*18]
+			dw = halfAt(wb)
+			for i := 0; i < 16; i++ {
+				s += (int32(wb[2+i]&15) - 8) * int32(int8(xb[2+i]))
+				s += (int32(wb[2+i]>>4) - 8) * int32(int8(xb[2+16+i]))
+			}
+		}
+		acc += float32(float32(s) * float32(dw*halfAt(xb)))
+	}
+	return acc
+}
+
+// extremeBlocks overwrites some quants of m with the ends of their range (Q8_0 −128 and 127,
+// which ggml's quantizer never writes but a file may hold; Q4_0 0 and 15) and some scales with
+// ±65504, so the unsigned-offset tricks of the kernels are checked at their limits.
+func extremeBlocks(r *rand.Rand, m *Matrix) {
+	nb := m.K / 32
+	bb := m.RowBytes / nb
+	for i := 0; i < m.N*nb/3; i++ {
+		blk := m.Data[r.IntN(m.N*nb)*bb:][:bb]
+		for j := 2; j < bb; j++ {
+			switch r.IntN(3) {
+			case 0:
+				blk[j] = 0x80 // Q8_0 −128; Q4_0 nibbles 0 and 8
+			case 1:
+				blk[j] = 0x7f // Q8_0 127; Q4_0 nibbles 15 and 7
+			}
+		}
+		if r.IntN(8) == 0 {
+			blk[0], blk[1] = 0xff, 0x7b // 65504
+		}
+	}
+}
+
+// TestPackedMatMul checks MatMul on packed Q8_0 and Q4_0 weights bit for bit against
+// refPackedRow, for one to 19 activation rows (the one-row kernel, full 8-row tiles and every
+// column tail), weight rows 8 to 40, k from one block up, extreme quants and scales, and 1 to
+// 3 threads. Where the CPU has no VNNI the matrices are packed by hand and the kernels are the
+// pure-Go reference, which the test then checks.
+func TestPackedMatMul(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0} {
+		for _, shape := range [][2]int{{32, 8}, {96, 24}, {512, 40}, {2048, 16}} {
+			k, n := shape[0], shape[1]
+			m := randMatrix(t, r, typ, k, n)
+			extremeBlocks(r, &m)
+			m.packed = packMatrix(&m)
+			if m.packed == nil {
+				t.Fatalf("%s %dx%d: not packed", typ, n, k)
+			}
+			for _, nx := range []int{1, 2, 7, 8, 9, 16, 19} {
+				x := make([]float32, nx*k)
+				for i := range x {
+					x[i] = float32(r.NormFloat64())
+				}
+				x[0] = 1e6 // a block whose d_x is large and the rest near zero
+				want := make([]float32, nx*n)
+				a8 := make([]byte, Q8_0RowBytes(k))
+				for c := 0; c < nx; c++ {
+					quantizeQ8_0Ref(x[c*k:(c+1)*k], a8)
+					for i := 0; i < n; i++ {
+						want[c*n+i] = refPackedRow(typ, k, m.Row(i), a8)
+					}
+				}
+				for _, threads := range []int{1, 2, 3} {
+					p := NewPool(threads)
+					got := make([]float32, nx*n)
+					if packedOK() {
+						p.MatMul(got, &m, x, nx)
+					} else {
+						packedMatMulRef(&m, x, nx, got)
+					}
+					p.Close()
+					sameSlice(t, fmt.Sprintf("%s %dx%d nx=%d threads=%d", typ, n, k, nx, threads), got, want)
+				}
+			}
+		}
+	}
+}
+
+// packedMatMulRef runs the packed path's steps (activation packing, then the kernels, which are
+// the reference in a build without them) without MatMul's dispatch.
+func packedMatMulRef(m *Matrix, x []float32, nx int, out []float32) {
+	nb := m.K / 32
+	p := 8
+	if nx == 1 {
+		p = 1
+	}
+	a8 := make([]byte, Q8_0RowBytes(m.K))
+	pa := make([]byte, (nx+p-1)/p*nb*p*actRecBytes)
+	for c := 0; c < nx; c++ {
+		quantizeQ8_0Ref(x[c*m.K:(c+1)*m.K], a8)
+		packAct(a8, nb, p, c, pa)
+	}
+	t := matmulTask{nx: nx, pa: pa, pp: p, packed: true}
+	t.runPacked(&MatMulOp{Out: out, W: m}, 0, m.N)
+}
+
+// TestPackedAgreesWithUnpacked: the packed order differs from the unpacked kernels' only by
+// float32 rounding (relative 1e-5 of the sum of |terms| here).
+func TestPackedAgreesWithUnpacked(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0} {
+		m := randMatrix(t, r, typ, 2048, 64)
+		m.packed = packMatrix(&m)
+		const nx = 3
+		x := make([]float32, nx*m.K)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		got := make([]float32, nx*m.N)
+		packedMatMulRef(&m, x, nx, got)
+		a8 := make([]byte, Q8_0RowBytes(m.K))
+		for c := 0; c < nx; c++ {
+			quantizeQ8_0Ref(x[c*m.K:(c+1)*m.K], a8)
+			for i := 0; i < m.N; i++ {
+				var want float32
+				if typ == gguf.TypeQ8_0 {
+					want = dotQ8_0Ref(m.K, m.Row(i), a8)
+				} else {
+					want = dotQ4_0Ref(m.K, m.Row(i), a8)
+				}
+				if d := math.Abs(float64(got[c*m.N+i] - want)); d > 1e-5*64 {
+					t.Errorf("%s row %d col %d: packed %v, unpacked %v", typ, i, c, got[c*m.N+i], want)
+				}
+			}
+		}
+	}
+}
