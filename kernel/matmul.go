@@ -152,8 +152,8 @@ func (p *Pool) matMul(x []float32, nx int, ops []MatMulOp) {
 		if nx == 1 {
 			q.pp = 1
 		}
-		nb := K / 32
-		grp := nb * q.pp * actRecBytes
+		f := packedFormats[m0.Type]
+		grp := K / f.blockElems * f.actRec(q.pp)
 		ng := (nx + q.pp - 1) / q.pp
 		q.pa = growBytes(&p.packBuf, ng*grp)
 		clear(q.pa[(ng-1)*grp:])
@@ -199,6 +199,9 @@ func (q *quantTask) Run(_, lo, hi int) {
 			}
 		case actQ8_K:
 			quantizeQ8_KRef(x, q.act[r*q.stride:(r+1)*q.stride])
+			if q.pa != nil {
+				packActK(q.act[r*q.stride:(r+1)*q.stride], q.K/256, q.pp, r, q.pa)
+			}
 		case actF16:
 			f32ToF16Row(x, q.act16[r*q.K:(r+1)*q.K])
 		case actBF16:
@@ -316,14 +319,15 @@ const packChunkBytes = 512 << 10
 // multiple of 8 and the split's grain is 16) with the packed kernels.
 func (t *matmulTask) runPacked(op *MatMulOp, lo, hi int) {
 	m := op.W
-	nb := m.K / 32
-	wg := nb * packedRecBytes(m.Type) // bytes of one weight group
+	f := packedFormats[m.Type]
+	nb := m.K / f.blockElems
+	wg := nb * f.rec // bytes of one weight group
 	g0, g1 := lo/packRows, hi/packRows
 	if t.pp == 1 {
 		gemvPacked(m.Type, m.packed[g0*wg:g1*wg], t.pa, nb, g1-g0, op.Out[lo:hi])
 		return
 	}
-	xg := nb * 8 * actRecBytes // bytes of one activation group
+	xg := nb * f.actRec(8) // bytes of one activation group
 	ncg := (t.nx + 7) / 8
 	chunk := max(1, packChunkBytes/xg)
 	var tmp [64]float32

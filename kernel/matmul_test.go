@@ -48,7 +48,7 @@ func refMatMul(m *Matrix, x []float32, nx int) []float32 {
 			w := m.Row(i)
 			var s float32
 			if m.packed != nil && packedOK() {
-				out[r*m.N+i] = refPackedRow(m.Type, m.K, w, a8)
+				out[r*m.N+i] = refPackedRows[m.Type](m.K, w, a8)
 				continue
 			}
 			switch m.Type {

@@ -38,34 +38,50 @@ import (
 // path of a packed matrix (one activation row, batches, tails) uses this order, so results
 // never depend on batching.
 
-const (
-	packRows     = 8   // rows interleaved in one group
-	q8x8RecBytes = 272 // one block of eight Q8_0 rows
-	q4x8RecBytes = 144 // one block of eight Q4_0 rows
-)
+const packRows = 8 // rows interleaved in one group
 
-// packedRecBytes returns the record size of type t's packed layout, 0 if t has none.
-func packedRecBytes(t gguf.Type) int {
-	switch t {
-	case gguf.TypeQ8_0:
-		return q8x8RecBytes
-	case gguf.TypeQ4_0:
-		return q4x8RecBytes
+// packedFormat describes one packed layout and its kernels.
+type packedFormat struct {
+	rec        int  // bytes of one group's record for one block
+	blockElems int  // elements per block: 32 (Q8_0 activations) or 256 (Q8_K activations)
+	kquant     bool // activations are Q8_K, packed by packActK; otherwise Q8_0, by packAct
+	// pack writes group g (rows 8g … 8g+7, nb blocks) of m into dst (all groups' records).
+	pack func(m *Matrix, g, nb int, dst []byte)
+	// refBlock is the reference arithmetic of one block: it returns acc plus row r's product
+	// of weight record w with row i of the activation record x (group size p).
+	refBlock func(acc float32, w []byte, r int, x []byte, p, i int) float32
+	// The assembly kernels (nil without them): gemm multiplies one weight group (nb blocks) by
+	// one activation group of 8 rows, out[c·os + r]; gemv multiplies groups weight groups by
+	// one activation row (P = 1), out[8g + r].
+	gemm func(w, x *byte, nb int, out *float32, os int)
+	gemv func(w, x *byte, nb, groups int, out *float32)
+}
+
+// packedFormats holds the packed layouts by weight type.
+var packedFormats = map[gguf.Type]*packedFormat{
+	gguf.TypeQ8_0: {rec: 272, blockElems: 32, pack: packGroupQ8_0, refBlock: refBlockQ8_0},
+	gguf.TypeQ4_0: {rec: 144, blockElems: 32, pack: packGroupQ4_0, refBlock: refBlockQ4_0},
+}
+
+// actRec returns the bytes of one activation record (one block of p rows) of format f.
+func (f *packedFormat) actRec(p int) int {
+	if f.kquant {
+		return p * actKRecBytes
 	}
-	return 0
+	return p * actRecBytes
 }
 
 // packMatrix returns the packed copy of m's weights, nil when m's type has no packed layout or
 // its row count is not a multiple of 8. Groups are packed on all cores (a 1B model's 1.3 GB
 // take a fraction of a second).
 func packMatrix(m *Matrix) []byte {
-	rec := packedRecBytes(m.Type)
-	if rec == 0 || m.N%packRows != 0 || m.K%32 != 0 || m.N == 0 {
+	f := packedFormats[m.Type]
+	if f == nil || m.N%packRows != 0 || m.K%f.blockElems != 0 || m.N == 0 {
 		return nil
 	}
-	nb := m.K / 32
+	nb := m.K / f.blockElems
 	groups := m.N / packRows
-	dst := make([]byte, groups*nb*rec)
+	dst := make([]byte, groups*nb*f.rec)
 	workers := min(runtime.GOMAXPROCS(0), groups)
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -73,7 +89,7 @@ func packMatrix(m *Matrix) []byte {
 		go func() {
 			defer wg.Done()
 			for g := groups * w / workers; g < groups*(w+1)/workers; g++ {
-				packGroup(m, g, nb, rec, dst)
+				f.pack(m, g, nb, dst)
 			}
 		}()
 	}
@@ -81,26 +97,61 @@ func packMatrix(m *Matrix) []byte {
 	return dst
 }
 
-func packGroup(m *Matrix, g, nb, rec int, dst []byte) {
+// srcBlock returns block b of row i of m (its bytes in ggml's layout).
+func srcBlock(m *Matrix, i, b, nb int) []byte {
+	bb := m.RowBytes / nb
+	return m.Data[i*m.RowBytes+b*bb:][:bb]
+}
+
+func packGroupQ8_0(m *Matrix, g, nb int, dst []byte) {
 	le := binary.LittleEndian
-	src := m.RowBytes / nb // source block bytes: 34 (Q8_0) or 18 (Q4_0)
 	for b := 0; b < nb; b++ {
-		o := dst[(g*nb+b)*rec : (g*nb+b+1)*rec]
+		o := dst[(g*nb+b)*272:][:272]
 		for r := 0; r < packRows; r++ {
-			blk := m.Data[(8*g+r)*m.RowBytes+b*src:][:src]
+			blk := srcBlock(m, 8*g+r, b, nb)
 			o[2*r], o[2*r+1] = blk[0], blk[1]
-			qs := blk[2:]
-			if m.Type == gguf.TypeQ8_0 {
-				for k := 0; k < 8; k++ {
-					le.PutUint32(o[16+32*k+4*r:], le.Uint32(qs[4*k:])^0x80808080)
-				}
-			} else {
-				for k := 0; k < 4; k++ {
-					copy(o[16+32*k+4*r:16+32*k+4*r+4], qs[4*k:4*k+4])
-				}
+			for k := 0; k < 8; k++ {
+				le.PutUint32(o[16+32*k+4*r:], le.Uint32(blk[2+4*k:])^0x80808080)
 			}
 		}
 	}
+}
+
+func packGroupQ4_0(m *Matrix, g, nb int, dst []byte) {
+	for b := 0; b < nb; b++ {
+		o := dst[(g*nb+b)*144:][:144]
+		for r := 0; r < packRows; r++ {
+			blk := srcBlock(m, 8*g+r, b, nb)
+			o[2*r], o[2*r+1] = blk[0], blk[1]
+			for k := 0; k < 4; k++ {
+				copy(o[16+32*k+4*r:16+32*k+4*r+4], blk[2+4*k:2+4*k+4])
+			}
+		}
+	}
+}
+
+func refBlockQ8_0(acc float32, w []byte, r int, x []byte, p, i int) float32 {
+	var s int32
+	for e := 0; e < 32; e++ {
+		q := int32(w[16+32*(e/4)+4*r+e%4]) - 128 // stored as w + 128
+		s += q * int32(int8(x[32*i+e]))
+	}
+	return acc + float32(float32(s)*float32(halfAt(w[2*r:])*actDx(x, p, i)))
+}
+
+func refBlockQ4_0(acc float32, w []byte, r int, x []byte, p, i int) float32 {
+	var s int32
+	for e := 0; e < 16; e++ {
+		v := w[16+32*(e/4)+4*r+e%4]
+		s += (int32(v&15) - 8) * int32(int8(x[32*i+e]))
+		s += (int32(v>>4) - 8) * int32(int8(x[32*i+16+e]))
+	}
+	return acc + float32(float32(s)*float32(halfAt(w[2*r:])*actDx(x, p, i)))
+}
+
+// actDx returns d_x of row i of a Q8_0 activation record of group size p.
+func actDx(x []byte, p, i int) float32 {
+	return math.Float32frombits(binary.LittleEndian.Uint32(x[32*p+4*i:]))
 }
 
 // Packed activations: the activation rows quantized to Q8_0 (as ggml's vec_dot_type) and
@@ -133,42 +184,84 @@ func packAct(q []byte, nb, p, r int, pa []byte) {
 // groups [0, groups) of w (packed, type t, nb blocks per row) and the ncols activation rows
 // of group size p starting at column group c0 of pa.
 func packedDotRef(t gguf.Type, w []byte, nb, groups int, pa []byte, p, c0, ncols int, out []float32, os int) {
-	rec := packedRecBytes(t)
+	f := packedFormats[t]
+	xr := f.actRec(p)
 	for g := 0; g < groups; g++ {
 		for col := 0; col < ncols; col++ {
 			c, i := c0+col/p, col%p
-			var acc [packRows]float32
-			for b := 0; b < nb; b++ {
-				wr := w[(g*nb+b)*rec:][:rec]
-				xr := pa[(c*nb+b)*p*actRecBytes:][:p*actRecBytes]
-				xq := xr[32*i : 32*i+32]
-				dx := math.Float32frombits(binary.LittleEndian.Uint32(xr[32*p+4*i:]))
-				for r := 0; r < packRows; r++ {
-					var s int32
-					for e := 0; e < 32; e++ {
-						s += int32(packedQuant(t, wr, r, e)) * int32(int8(xq[e]))
-					}
-					d := float32(halfAt(wr[2*r:]) * dx)
-					acc[r] += float32(float32(s) * d)
+			for r := 0; r < packRows; r++ {
+				var acc float32
+				for b := 0; b < nb; b++ {
+					acc = f.refBlock(acc, w[(g*nb+b)*f.rec:][:f.rec], r, pa[(c*nb+b)*xr:][:xr], p, i)
 				}
-			}
-			for r := range acc {
-				out[col*os+8*g+r] = acc[r]
+				out[col*os+8*g+r] = acc
 			}
 		}
 	}
 }
 
-// packedQuant returns the signed quant of element e of row r in a packed record.
-func packedQuant(t gguf.Type, rec []byte, r, e int) int {
-	if t == gguf.TypeQ8_0 {
-		return int(rec[16+32*(e/4)+4*r+e%4]) - 128 // stored as w + 128
+// K-quant packed activations: the activation rows quantized to Q8_K (ggml's vec_dot_type for
+// Q4_K and Q6_K) and grouped P rows at a time (P = 8 for tile kernels, 1 for one row). Group c,
+// super-block b (256 elements) is a record of P·340 bytes at (c·nbk + b)·P·340:
+//
+//	offset 256·i        the 256 quants of row i of the group (int8)
+//	offset 256·P + 4·i  d_x of row i (float32)
+//	offset 260·P + 16·i Σx over each 32-element sub-block s = 0…7 of row i (8 × int16)
+//	offset 276·P + 64·i −32·Σx over each 16-element sub-block j = 0…15 of row i (16 × int32)
+//
+// Rows past the last activation row are zero.
+const actKRecBytes = 340
+
+// packActK writes activation row r (a Q8_K row of nbk super-blocks in q) into the packed
+// K-quant activations pa of group size p.
+func packActK(q []byte, nbk, p, r int, pa []byte) {
+	c, i := r/p, r%p
+	le := binary.LittleEndian
+	for b := 0; b < nbk; b++ {
+		rec := pa[(c*nbk+b)*p*actKRecBytes:][:p*actKRecBytes]
+		blk := q[b*q8_KBlockBytes : (b+1)*q8_KBlockBytes]
+		copy(rec[256*i:256*i+256], blk[4:260])
+		copy(rec[256*p+4*i:256*p+4*i+4], blk[0:4])
+		for j := 0; j < 16; j++ {
+			var s int32
+			for _, v := range blk[4+16*j : 4+16*j+16] {
+				s += int32(int8(v))
+			}
+			le.PutUint32(rec[276*p+64*i+4*j:], uint32(-32*s))
+			if j%2 == 1 {
+				prev := -int32(le.Uint32(rec[276*p+64*i+4*(j-1):])) / 32
+				le.PutUint16(rec[260*p+16*i+2*(j/2):], uint16(int16(prev+s)))
+			}
+		}
 	}
-	hi := e >= 16
-	e %= 16
-	v := rec[16+32*(e/4)+4*r+e%4]
-	if hi {
-		return int(v>>4) - 8
+}
+
+// gemmPacked sets out[c·os + r] for r, c < 8: one packed weight group of type t (nb blocks)
+// times one activation group of 8 rows; the reference where there is no kernel or no VNNI.
+func gemmPacked(t gguf.Type, w, x []byte, nb int, out []float32, os int) {
+	f := packedFormats[t]
+	_ = w[nb*f.rec-1]
+	_ = x[nb*f.actRec(8)-1]
+	_ = out[7*os+7]
+	if f.gemm == nil || !packedOK() {
+		packedDotRef(t, w, nb, 1, x, 8, 0, 8, out, os)
+		return
 	}
-	return int(v&15) - 8
+	f.gemm(&w[0], &x[0], nb, &out[0], os)
+}
+
+// gemvPacked sets out[8g + r] for groups packed weight groups of w times one activation row.
+func gemvPacked(t gguf.Type, w, x []byte, nb, groups int, out []float32) {
+	if groups == 0 {
+		return
+	}
+	f := packedFormats[t]
+	_ = w[groups*nb*f.rec-1]
+	_ = x[nb*f.actRec(1)-1]
+	_ = out[8*groups-1]
+	if f.gemv == nil || !packedOK() {
+		packedDotRef(t, w, nb, groups, x, 1, 0, 1, out, 0)
+		return
+	}
+	f.gemv(&w[0], &x[0], nb, groups, &out[0])
 }

@@ -9,9 +9,15 @@ import (
 	"github.com/golem-llm/golem/gguf"
 )
 
-// refPackedRow is the packed kernels' arithmetic (packed.go) computed from an unpacked row: w
-// is one Q8_0 or Q4_0 row of k elements, x its Q8_0 activations. It reads neither the packed
-// layout nor the packed activations, so it checks both.
+// refPackedRows holds, by weight type, the packed kernels' arithmetic (packed.go) computed from
+// an unpacked row: w is one row of k elements in ggml's layout, x its activations (Q8_0 or
+// Q8_K, as actFor says). They read neither the packed layout nor the packed activations, so
+// they check both.
+var refPackedRows = map[gguf.Type]func(k int, w, x []byte) float32{
+	gguf.TypeQ8_0: func(k int, w, x []byte) float32 { return refPackedRow(gguf.TypeQ8_0, k, w, x) },
+	gguf.TypeQ4_0: func(k int, w, x []byte) float32 { return refPackedRow(gguf.TypeQ4_0, k, w, x) },
+}
+
 func refPackedRow(t gguf.Type, k int, w, x []byte) float32 {
 	var acc float32
 	for b := 0; b < k/32; b++ {
@@ -38,23 +44,34 @@ func refPackedRow(t gguf.Type, k int, w, x []byte) float32 {
 }
 
 // extremeBlocks overwrites some quants of m with the ends of their range (Q8_0 −128 and 127,
-// which ggml's quantizer never writes but a file may hold; Q4_0 0 and 15) and some scales with
-// ±65504, so the unsigned-offset tricks of the kernels are checked at their limits.
+// which ggml's quantizer never writes but a file may hold; nibbles 0, 7, 8 and 15; all-ones
+// k-quant scales) and some scales d with 65504, so the unsigned-offset tricks of the kernels
+// are checked at their limits.
 func extremeBlocks(r *rand.Rand, m *Matrix) {
-	nb := m.K / 32
+	elems, lo, hi, d := 32, 2, 0, 0 // quant bytes [lo, hi) of a block, d at byte d
+	switch m.Type {
+	case gguf.TypeQ4_K:
+		elems, lo, hi = 256, 4, 144 // scales and quants
+	case gguf.TypeQ6_K:
+		elems, lo, hi, d = 256, 0, 208, 208
+	}
+	nb := m.K / elems
 	bb := m.RowBytes / nb
+	if hi == 0 {
+		hi = bb
+	}
 	for i := 0; i < m.N*nb/3; i++ {
 		blk := m.Data[r.IntN(m.N*nb)*bb:][:bb]
-		for j := 2; j < bb; j++ {
+		for j := lo; j < hi; j++ {
 			switch r.IntN(3) {
 			case 0:
-				blk[j] = 0x80 // Q8_0 −128; Q4_0 nibbles 0 and 8
+				blk[j] = 0x80
 			case 1:
-				blk[j] = 0x7f // Q8_0 127; Q4_0 nibbles 15 and 7
+				blk[j] = 0x7f
 			}
 		}
 		if r.IntN(8) == 0 {
-			blk[0], blk[1] = 0xff, 0x7b // 65504
+			blk[d], blk[d+1] = 0xff, 0x7b // 65504
 		}
 	}
 }
@@ -66,8 +83,16 @@ func extremeBlocks(r *rand.Rand, m *Matrix) {
 // pure-Go reference, which the test then checks.
 func TestPackedMatMul(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
-	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0} {
-		for _, shape := range [][2]int{{32, 8}, {96, 24}, {512, 40}, {2048, 16}} {
+	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ4_K, gguf.TypeQ6_K} {
+		ref := refPackedRows[typ]
+		if packedFormats[typ] == nil || ref == nil {
+			continue // no packed layout for this type yet
+		}
+		shapes := [][2]int{{32, 8}, {96, 24}, {512, 40}, {2048, 16}}
+		if packedFormats[typ].kquant {
+			shapes = [][2]int{{256, 8}, {512, 24}, {2048, 16}}
+		}
+		for _, shape := range shapes {
 			k, n := shape[0], shape[1]
 			m := randMatrix(t, r, typ, k, n)
 			extremeBlocks(r, &m)
@@ -82,11 +107,11 @@ func TestPackedMatMul(t *testing.T) {
 				}
 				x[0] = 1e6 // a block whose d_x is large and the rest near zero
 				want := make([]float32, nx*n)
-				a8 := make([]byte, Q8_0RowBytes(k))
+				a8 := make([]byte, max(Q8_0RowBytes(k), Q8_KRowBytes(k)))
 				for c := 0; c < nx; c++ {
-					quantizeQ8_0Ref(x[c*k:(c+1)*k], a8)
+					quantAct(typ, x[c*k:(c+1)*k], a8)
 					for i := 0; i < n; i++ {
-						want[c*n+i] = refPackedRow(typ, k, m.Row(i), a8)
+						want[c*n+i] = ref(k, m.Row(i), a8)
 					}
 				}
 				for _, threads := range []int{1, 2, 3} {
@@ -105,19 +130,33 @@ func TestPackedMatMul(t *testing.T) {
 	}
 }
 
+// quantAct quantizes one activation row for weights of type typ (Q8_K for k-quants).
+func quantAct(typ gguf.Type, x []float32, dst []byte) {
+	if actFor(typ) == actQ8_K {
+		quantizeQ8_KRef(x, dst)
+	} else {
+		quantizeQ8_0Ref(x, dst)
+	}
+}
+
 // packedMatMulRef runs the packed path's steps (activation packing, then the kernels, which are
 // the reference in a build without them) without MatMul's dispatch.
 func packedMatMulRef(m *Matrix, x []float32, nx int, out []float32) {
-	nb := m.K / 32
+	f := packedFormats[m.Type]
+	nb := m.K / f.blockElems
 	p := 8
 	if nx == 1 {
 		p = 1
 	}
-	a8 := make([]byte, Q8_0RowBytes(m.K))
-	pa := make([]byte, (nx+p-1)/p*nb*p*actRecBytes)
+	a8 := make([]byte, max(Q8_0RowBytes(m.K), Q8_KRowBytes(m.K)))
+	pa := make([]byte, (nx+p-1)/p*nb*f.actRec(p))
 	for c := 0; c < nx; c++ {
-		quantizeQ8_0Ref(x[c*m.K:(c+1)*m.K], a8)
-		packAct(a8, nb, p, c, pa)
+		quantAct(m.Type, x[c*m.K:(c+1)*m.K], a8)
+		if f.kquant {
+			packActK(a8, nb, p, c, pa)
+		} else {
+			packAct(a8, nb, p, c, pa)
+		}
 	}
 	t := matmulTask{nx: nx, pa: pa, pp: p, packed: true}
 	t.runPacked(&MatMulOp{Out: out, W: m}, 0, m.N)
