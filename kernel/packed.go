@@ -61,6 +61,7 @@ type packedFormat struct {
 var packedFormats = map[gguf.Type]*packedFormat{
 	gguf.TypeQ8_0: {rec: 272, blockElems: 32, pack: packGroupQ8_0, refBlock: refBlockQ8_0},
 	gguf.TypeQ4_0: {rec: 144, blockElems: 32, pack: packGroupQ4_0, refBlock: refBlockQ4_0},
+	gguf.TypeQ4_K: {rec: q4KRecBytes, blockElems: 256, kquant: true, pack: packGroupQ4_K, refBlock: refBlockQ4_K},
 }
 
 // actRec returns the bytes of one activation record (one block of p rows) of format f.
