@@ -340,7 +340,9 @@ func (t *matmulTask) runPacked(op *MatMulOp, lo, hi int) {
 				if cols := t.nx - 8*c; cols >= 8 {
 					gemmPacked(m.Type, w, x, nb, op.Out[8*c*m.N+8*g:], m.N)
 				} else {
-					gemmPacked(m.Type, w, x, nb, tmp[:], 8)
+					if cols > 4 || !gemm4Packed(m.Type, w, x, nb, tmp[:], 8) {
+						gemmPacked(m.Type, w, x, nb, tmp[:], 8)
+					}
 					for j := 0; j < cols; j++ {
 						copy(op.Out[(8*c+j)*m.N+8*g:(8*c+j)*m.N+8*g+8], tmp[8*j:8*j+8])
 					}

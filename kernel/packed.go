@@ -55,6 +55,8 @@ type packedFormat struct {
 	// one activation row (P = 1), out[8g + r].
 	gemm func(w, x *byte, nb int, out *float32, os int)
 	gemv func(w, x *byte, nb, groups int, out *float32)
+	// gemm4 (optional) is gemm for the first four activation rows of the group only.
+	gemm4 func(w, x *byte, nb int, out *float32, os int)
 }
 
 // packedFormats holds the packed layouts by weight type.
@@ -249,6 +251,20 @@ func gemmPacked(t gguf.Type, w, x []byte, nb int, out []float32, os int) {
 		return
 	}
 	f.gemm(&w[0], &x[0], nb, &out[0], os)
+}
+
+// gemm4Packed is gemmPacked for the first four activation rows (c < 4) of the group, false
+// (nothing done) when type t has no such kernel or the CPU no VNNI.
+func gemm4Packed(t gguf.Type, w, x []byte, nb int, out []float32, os int) bool {
+	f := packedFormats[t]
+	if f.gemm4 == nil || !packedOK() {
+		return false
+	}
+	_ = w[nb*f.rec-1]
+	_ = x[nb*f.actRec(8)-1]
+	_ = out[3*os+7]
+	f.gemm4(&w[0], &x[0], nb, &out[0], os)
+	return true
 }
 
 // gemvPacked sets out[8g + r] for groups packed weight groups of w times one activation row.

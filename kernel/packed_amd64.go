@@ -13,6 +13,12 @@ func gemmQ8_0x8x8VNNI(w, x *byte, nb int, out *float32, os int)
 func gemmQ4_0x8x8VNNI(w, x *byte, nb int, out *float32, os int)
 
 //go:noescape
+func gemmQ8_0x8x4VNNI(w, x *byte, nb int, out *float32, os int)
+
+//go:noescape
+func gemmQ4_0x8x4VNNI(w, x *byte, nb int, out *float32, os int)
+
+//go:noescape
 func gemvQ8_0x8VNNI(w, x *byte, nb, groups int, out *float32)
 
 //go:noescape
@@ -21,6 +27,8 @@ func gemvQ4_0x8VNNI(w, x *byte, nb, groups int, out *float32)
 func init() {
 	packedFormats[gguf.TypeQ8_0].gemm = gemmQ8_0x8x8VNNI
 	packedFormats[gguf.TypeQ8_0].gemv = gemvQ8_0x8VNNI
+	packedFormats[gguf.TypeQ8_0].gemm4 = gemmQ8_0x8x4VNNI
+	packedFormats[gguf.TypeQ4_0].gemm4 = gemmQ4_0x8x4VNNI
 	packedFormats[gguf.TypeQ4_0].gemm = gemmQ4_0x8x8VNNI
 	packedFormats[gguf.TypeQ4_0].gemv = gemvQ4_0x8VNNI
 }

@@ -228,3 +228,86 @@ q4gvloop:
 	JNZ     q4gvgroup
 	VZEROUPPER
 	RET
+
+// Four-row variants for batches of two to four activation rows (several decode streams): the
+// same P = 8 activation records (rows 4…7 unused), half the arithmetic of the 8×8 tile.
+
+#define COLS4(corr) \
+	COL8(0, corr, Y17, Y0); \
+	COL8(1, corr, Y18, Y1); \
+	COL8(2, corr, Y19, Y2); \
+	COL8(3, corr, Y20, Y3)
+
+#define STORE4 \
+	VMOVUPS Y0, (DX); \
+	ADDQ    AX, DX;   \
+	VMOVUPS Y1, (DX); \
+	ADDQ    AX, DX;   \
+	VMOVUPS Y2, (DX); \
+	ADDQ    AX, DX;   \
+	VMOVUPS Y3, (DX)
+
+// func gemmQ8_0x8x4VNNI(w, x *byte, nb int, out *float32, os int)
+// out[c·os + r] for r < 8, c < 4.
+TEXT ·gemmQ8_0x8x4VNNI(SB), NOSPLIT, $0-40
+	MOVQ   w+0(FP), SI
+	MOVQ   x+8(FP), DI
+	MOVQ   nb+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+q8x4loop:
+	VCVTPH2PS (SI), Y16
+	VMOVDQU   16(SI), Y8
+	VMOVDQU   48(SI), Y9
+	VMOVDQU   80(SI), Y10
+	VMOVDQU   112(SI), Y11
+	VMOVDQU   144(SI), Y12
+	VMOVDQU   176(SI), Y13
+	VMOVDQU   208(SI), Y14
+	VMOVDQU   240(SI), Y15
+	COLS4(288)
+	ADDQ      $272, SI
+	ADDQ      $352, DI
+	DECQ      CX
+	JNZ       q8x4loop
+
+	MOVQ out+24(FP), DX
+	MOVQ os+32(FP), AX
+	SHLQ $2, AX
+	STORE4
+	VZEROUPPER
+	RET
+
+// func gemmQ4_0x8x4VNNI(w, x *byte, nb int, out *float32, os int)
+TEXT ·gemmQ4_0x8x4VNNI(SB), NOSPLIT, $0-40
+	MOVQ         w+0(FP), SI
+	MOVQ         x+8(FP), DI
+	MOVQ         nb+16(FP), CX
+	MOVL         $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Y26
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+
+q4x4loop:
+	VCVTPH2PS (SI), Y16
+	UNPACK4(16, Y8, Y12)
+	UNPACK4(48, Y9, Y13)
+	UNPACK4(80, Y10, Y14)
+	UNPACK4(112, Y11, Y15)
+	COLS4(320)
+	ADDQ      $144, SI
+	ADDQ      $352, DI
+	DECQ      CX
+	JNZ       q4x4loop
+
+	MOVQ out+24(FP), DX
+	MOVQ os+32(FP), AX
+	SHLQ $2, AX
+	STORE4
+	VZEROUPPER
+	RET
