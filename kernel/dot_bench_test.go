@@ -8,7 +8,8 @@ import (
 )
 
 // BenchmarkMatMul times a rows×cols weight matrix times one activation vector on one goroutine
-// (DotRows*), reporting weight bytes per second (MB/s in the output = 1e6 bytes/s).
+// (DotRows*, or impl=vnni: the packed one-row kernels of packed.go on the repacked matrix),
+// reporting weight bytes per second (MB/s in the output = 1e6 bytes/s).
 // 4096x4096 Q8_0 is 17.8 MB (around L3 size); 14336x4096 is 62 MB (DRAM).
 func BenchmarkMatMul(b *testing.B) {
 	type typ struct {
@@ -62,6 +63,18 @@ func BenchmarkMatMul(b *testing.B) {
 			if useAVX2 {
 				impls = append(impls, "avx2")
 			}
+			var packed, pa []byte
+			if f := packedFormats[t.typ]; f != nil && packedOK() {
+				m := Matrix{Type: t.typ, K: cols, N: rows, RowBytes: rowBytes, Data: w}
+				packed = packMatrix(&m)
+				pa = make([]byte, cols/f.blockElems*f.actRec(1))
+				if f.kquant {
+					packActK(x, cols/256, 1, 0, pa)
+				} else {
+					packAct(x, cols/32, 1, 0, pa)
+				}
+				impls = append(impls, "vnni")
+			}
 			for _, impl := range impls {
 				if impl == "ref" && rows > 1024 {
 					continue // the reference is for correctness; one size is enough
@@ -81,6 +94,10 @@ func BenchmarkMatMul(b *testing.B) {
 									out[i] = dotF16(cols, w[i*rowBytes:], xh)
 								}
 							}
+							continue
+						}
+						if impl == "vnni" {
+							gemvPacked(t.typ, packed, pa, cols/packedFormats[t.typ].blockElems, rows/8, out)
 							continue
 						}
 						if impl == "avx2" { // the multi-row path MatMul uses
