@@ -1,0 +1,20 @@
+//go:build !purego
+
+package kernel
+
+// Packed Q6_K kernels (packed_q6k_amd64.s); callers have checked the lengths.
+
+//go:noescape
+func gemmQ6_Kx8x8VNNI(w, x *byte, nb int, out *float32, os int)
+
+//go:noescape
+func gemm4Q6_Kx8x8VNNI(w, x *byte, nb int, out *float32, os int)
+
+//go:noescape
+func gemvQ6_Kx8VNNI(w, x *byte, nb, groups int, out *float32)
+
+func init() {
+	packedQ6_K.gemm = gemmQ6_Kx8x8VNNI
+	packedQ6_K.gemm4 = gemm4Q6_Kx8x8VNNI
+	packedQ6_K.gemv = gemvQ6_Kx8VNNI
+}
