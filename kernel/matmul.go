@@ -16,14 +16,15 @@ type Matrix struct {
 	Data     []byte
 
 	// packed is Data in the VNNI kernels' interleaved layout (packed.go), made by NewMatrix
-	// for Q8_0 and Q4_0 when the CPU has AVX512-VNNI; nil otherwise.
+	// for the types of packedFormats (Q8_0, Q4_0, Q4_K, Q6_K) when the CPU has AVX512-VNNI;
+	// nil otherwise.
 	packed []byte
 }
 
 // NewMatrix checks that data holds n rows of k elements of type t and returns the Matrix.
-// On a CPU with AVX512-VNNI, Q8_0 and Q4_0 weights with n a multiple of 8 are also repacked into
-// the interleaved layout of the packed kernels (packed.go): a copy as large as data, which data
-// is no longer read for products (it still is for Row).
+// On a CPU with AVX512-VNNI, Q8_0, Q4_0, Q4_K and Q6_K weights with n a multiple of 8 are also
+// repacked into the interleaved layout of the packed kernels (packed.go): a copy as large as
+// data, which data is no longer read for products (it still is for Row).
 func NewMatrix(t gguf.Type, k, n int, data []byte) (Matrix, error) {
 	rb, err := t.RowSize(int64(k))
 	if err != nil {

@@ -9,8 +9,8 @@ import (
 	"github.com/golem-llm/golem/gguf"
 )
 
-// Packed ("x8") weight layouts for the VNNI kernels: Q8_0 and Q4_0 matrices whose row count is
-// a multiple of 8 are repacked at load so that one 256-bit register holds the same four
+// Packed ("x8") weight layouts for the VNNI kernels: Q8_0, Q4_0 (here), Q4_K (packed_q4k.go) and
+// Q6_K (packed_q6k.go) matrices whose row count is a multiple of 8 are repacked at load so that one 256-bit register holds the same four
 // elements of eight consecutive rows (the interleaving of ggml's block_q8_0x8 / block_q4_0x8
 // in ggml-cpu/repack.cpp; the byte order within a block is ours). A VPDPBUSD of such a
 // register with four activation bytes broadcast then adds four products to each row's lane,

@@ -100,7 +100,7 @@ func TestPackedMatMul(t *testing.T) {
 			if m.packed == nil {
 				t.Fatalf("%s %dx%d: not packed", typ, n, k)
 			}
-			for _, nx := range []int{1, 2, 7, 8, 9, 16, 19} {
+			for _, nx := range []int{1, 2, 4, 7, 8, 9, 12, 16, 19} {
 				x := make([]float32, nx*k)
 				for i := range x {
 					x[i] = float32(r.NormFloat64())
