@@ -86,22 +86,27 @@ func checkF(name string, n int, w []byte, x []uint16) {
 // DotF16 returns w·x for n F16 weights (little-endian binary16, 2n bytes) and n activations
 // already rounded to F16 (F32ToF16Row), as ggml's ggml_vec_dot_f16. Products of two F16 values
 // are exact in float32, so the result depends only on the summation order, which is fixed:
-// element i < n&^31 is added to lane i%8 of accumulator (i/8)%4, the four accumulators are summed
-// lane-wise as (a0+a1)+(a2+a3) and reduced with hsum8, and the remaining n%32 elements are added
-// in order to a scalar that is added last. Reference and AVX2 agree bit for bit (tolerance 0).
+// element i < n&^7 is added to lane i%8 of one accumulator in order of i, which is reduced with
+// hsum8, and the remaining n%8 elements are added in order to a scalar that is added last. One
+// accumulator per output lets the batched kernels (MatMul's 4×4 tiles) keep sixteen outputs in
+// registers and still equal this function bit for bit. Reference and AVX2 agree bit for bit
+// (tolerance 0).
 func DotF16(n int, w []byte, x []uint16) float32 {
 	checkF("DotF16", n, w, x)
 	return dotF16(n, w, x)
 }
 
 // DotBF16 returns w·x for n bfloat16 weights (2n bytes) and n bfloat16 activations, as ggml's
-// ggml_vec_dot_bf16, in the same order as DotF16 (products are exact; tolerance 0).
+// ggml_vec_dot_bf16 (products are exact; tolerance 0), summed in the four-accumulator order:
+// element i < n&^31 is added to lane i%8 of accumulator (i/8)%4, the accumulators are summed
+// lane-wise as (a0+a1)+(a2+a3) and reduced with hsum8, and the remaining n%32 elements are added
+// in order to a scalar that is added last.
 func DotBF16(n int, w []byte, x []uint16) float32 {
 	checkF("DotBF16", n, w, x)
 	return dotBF16(n, w, x)
 }
 
-// DotF32 returns w·x over min(len(w), len(x)) float32s in the DotF16 order. The AVX2 kernel fuses
+// DotF32 returns w·x over min(len(w), len(x)) float32s in DotBF16's four-accumulator order. The AVX2 kernel fuses
 // each multiply-add and the reference does not, so they agree only within
 // |ref−avx2| ≤ 2⁻²⁴·(n/32+10)·Σ|w_i·x_i| (each element meets one extra rounding per step of its
 // accumulator chain); the tests assert this bound.
@@ -276,7 +281,7 @@ func dotQ6_KRef(n int, w, x []byte) float32 {
 	return hsum8(&acc)
 }
 
-// dotFloatRef sums f(i) in the DotF16 order.
+// dotFloatRef sums f(i) in the four-accumulator order of DotBF16 and DotF32.
 func dotFloatRef(n int, f func(i int) float32) float32 {
 	var acc [4][8]float32
 	n32 := n &^ 31
@@ -295,9 +300,21 @@ func dotFloatRef(n int, f func(i int) float32) float32 {
 }
 
 func dotF16Ref(n int, w []byte, x []uint16) float32 {
-	return dotFloatRef(n, func(i int) float32 {
-		return float32(halfAt(w[2*i:]) * f16ToF32(x[i]))
-	})
+	var acc [8]float32
+	n8 := n &^ 7
+	for i := 0; i < n8; i++ {
+		acc[i&7] += float32(halfAt(w[2*i:]) * f16ToF32(x[i]))
+	}
+	return hsum8(&acc) + f16Tail(n, w, x)
+}
+
+// f16Tail sums elements [n&^7, n) of an F16 dot in order (the scalar DotF16 adds last).
+func f16Tail(n int, w []byte, x []uint16) float32 {
+	var t float32
+	for i := n &^ 7; i < n; i++ {
+		t += float32(halfAt(w[2*i:]) * f16ToF32(x[i]))
+	}
+	return t
 }
 
 func dotBF16Ref(n int, w []byte, x []uint16) float32 {

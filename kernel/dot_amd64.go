@@ -30,7 +30,7 @@ func dotQ5_KAVX2(w, x *byte, nb int) float32
 func dotQ6_KAVX2(w, x *byte, nb int) float32
 
 //go:noescape
-func dotF16AVX2(w *byte, x *uint16, n32 int) float32
+func dotF16AVX2(w *byte, x *uint16, n8 int) float32
 
 //go:noescape
 func dotBF16AVX2(w *byte, x *uint16, n32 int) float32
@@ -89,8 +89,8 @@ func dotF16(n int, w []byte, x []uint16) float32 {
 	if !useAVX2 {
 		return dotF16Ref(n, w, x)
 	}
-	s := dotF16AVX2(bptr(w), unsafe.SliceData(x), n&^31)
-	return s + floatTail(n, func(i int) float32 { return float32(halfAt(w[2*i:]) * f16ToF32(x[i])) })
+	s := dotF16AVX2(bptr(w), unsafe.SliceData(x), n&^7)
+	return s + f16Tail(n, w, x)
 }
 
 func dotBF16(n int, w []byte, x []uint16) float32 {

@@ -471,40 +471,29 @@ q6kdone:
 	VADDPS Y2, Y0, Y0; \
 	HSUM8
 
-// func dotF16AVX2(w *byte, x *uint16, n32 int) float32 — n32 a multiple of 32
+// func dotF16AVX2(w *byte, x *uint16, n8 int) float32 — n8 a multiple of 8
+// One accumulator (the DotF16 order); products of F16 values are exact in float32, so the
+// fused multiply-add equals mul+add.
 TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28
 	MOVQ   w+0(FP), SI
 	MOVQ   x+8(FP), DI
-	MOVQ   n32+16(FP), CX
-	SHRQ   $5, CX
+	MOVQ   n8+16(FP), CX
+	SHRQ   $3, CX
 	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
 	TESTQ  CX, CX
 	JZ     f16done
 
 f16loop:
-	// F16 products are exact in float32, so the fused multiply-add equals mul+add.
 	VCVTPH2PS   0(SI), Y4
 	VCVTPH2PS   0(DI), Y5
 	VFMADD231PS Y5, Y4, Y0
-	VCVTPH2PS   16(SI), Y6
-	VCVTPH2PS   16(DI), Y7
-	VFMADD231PS Y7, Y6, Y1
-	VCVTPH2PS   32(SI), Y4
-	VCVTPH2PS   32(DI), Y5
-	VFMADD231PS Y5, Y4, Y2
-	VCVTPH2PS   48(SI), Y6
-	VCVTPH2PS   48(DI), Y7
-	VFMADD231PS Y7, Y6, Y3
-	ADDQ        $64, SI
-	ADDQ        $64, DI
+	ADDQ        $16, SI
+	ADDQ        $16, DI
 	DECQ        CX
 	JNZ         f16loop
 
 f16done:
-	FDOT_END
+	HSUM8
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

@@ -266,6 +266,10 @@ func (t *matmulTask) runOp(op *MatMulOp, lo, hi int) {
 		}
 		return
 	}
+	if m.Type == gguf.TypeF16 && t.kind == actF16 {
+		t.runF16(op, lo, hi)
+		return
+	}
 	if rows := rowsKernel(m.Type); rows != nil && (t.kind == actQ8_0 || t.kind == actQ8_K) {
 		// A tile of about 16 KiB of weights (a multiple of the 4-row kernel) stays in L1 while
 		// every activation row (from L2) passes over it.
@@ -308,6 +312,28 @@ func (t *matmulTask) runOp(op *MatMulOp, lo, hi int) {
 				}
 				o[i] = s
 			}
+		}
+	}
+}
+
+// runF16 computes rows [lo, hi) of F16 weights: for a batch, 4×4 tiles (dotTileF16) over
+// column chunks whose activations stay in L2 while this thread's rows stream past, four rows
+// (about 16 KiB of weights, in L1) at a time; for one activation row, the four-row kernel.
+func (t *matmulTask) runF16(op *MatMulOp, lo, hi int) {
+	m := op.W
+	K := m.K
+	if t.nx == 1 {
+		dotRowsF16(K, m.Data[lo*m.RowBytes:hi*m.RowBytes], m.RowBytes, t.act16[:K], op.Out[lo:hi])
+		return
+	}
+	chunk := max(4, (packChunkBytes/(2*K))&^3)
+	tile := max(4, (tileBytes/m.RowBytes)&^3)
+	for c0 := 0; c0 < t.nx; c0 += chunk {
+		c1 := min(c0+chunk, t.nx)
+		for i0 := lo; i0 < hi; i0 += tile {
+			i1 := min(i0+tile, hi)
+			dotTileF16(K, m.Data[i0*m.RowBytes:i1*m.RowBytes], m.RowBytes, t.act16[c0*K:c1*K], K,
+				i1-i0, c1-c0, op.Out[c0*m.N+i0:], m.N)
 		}
 	}
 }
