@@ -621,3 +621,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestDropPages: dropping a tensor's pages from the resident set never changes what is read
+// (the pages come back from the page cache), for a mapping and for a File from Parse.
+func TestDropPages(t *testing.T) {
+	f, err := Open("testdata/stories260K.gguf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := bytes.Clone(f.Data())
+	for i := range f.Tensors {
+		f.DropPages(f.TensorData(&f.Tensors[i]))
+	}
+	f.DropPages(nil)
+	if !bytes.Equal(f.Data(), want) {
+		t.Fatal("data changed after DropPages")
+	}
+	p, err := Parse(bytes.Clone(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	te, _ := p.Tensor("token_embd.weight")
+	p.DropPages(p.TensorData(te)) // heap memory: must not be discarded
+	if !bytes.Equal(p.Data(), want) {
+		t.Fatal("parsed data changed after DropPages")
+	}
+}

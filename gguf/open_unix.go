@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // Open maps the file at path read-only and parses it. Tensor data stays in the mapping
@@ -37,5 +40,15 @@ func Open(path string) (*File, error) {
 		return nil, fmt.Errorf("%w (file %s)", err, path)
 	}
 	f.unmap = func() error { return syscall.Munmap(data) }
+	f.drop = func(b []byte) {
+		// Whole pages inside b only: the partial pages at its ends may hold other tensors.
+		page := uintptr(os.Getpagesize())
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+		lo := (start + page - 1) &^ (page - 1)
+		hi := (start + uintptr(len(b))) &^ (page - 1)
+		if hi > lo {
+			_ = unix.Madvise(b[lo-start:hi-start], unix.MADV_DONTNEED)
+		}
+	}
 	return f, nil
 }

@@ -73,6 +73,7 @@ type File struct {
 
 	data    []byte
 	unmap   func() error
+	drop    func(b []byte) // DropPages for a mapping; nil otherwise
 	kvIndex map[string]int
 	tIndex  map[string]int
 }
@@ -89,6 +90,18 @@ func (f *File) Close() error {
 	u := f.unmap
 	f.unmap, f.data = nil, nil
 	return u()
+}
+
+// DropPages tells the OS that the bytes b of the mapping (a slice of TensorData) will not be
+// read again soon, so the whole pages inside b leave the process's resident memory; a later read
+// faults them back from the page cache. The loader calls it for weights it has copied into
+// another layout (kernel's packed matrices), so that a model is not counted twice in RSS. It
+// does nothing for a File from Parse or on platforms without mmap. Errors are ignored: the
+// advice only affects memory accounting, never the bytes read.
+func (f *File) DropPages(b []byte) {
+	if f.drop != nil && len(b) > 0 {
+		f.drop(b)
+	}
 }
 
 // Lookup returns the value of key.

@@ -26,6 +26,17 @@ type Matrix struct {
 // repacked into the interleaved layout of the packed kernels (packed.go): a copy as large as
 // data, which data is no longer read for products (it still is for Row).
 func NewMatrix(t gguf.Type, k, n int, data []byte) (Matrix, error) {
+	m, err := NewRowMatrix(t, k, n, data)
+	if err == nil && packedOK() {
+		m.packed = packMatrix(&m)
+	}
+	return m, err
+}
+
+// NewRowMatrix is NewMatrix without the packed copy, for a matrix that is only read by Row (the
+// token embeddings of a model with a separate output matrix); MatMul on it uses the unpacked
+// kernels.
+func NewRowMatrix(t gguf.Type, k, n int, data []byte) (Matrix, error) {
 	rb, err := t.RowSize(int64(k))
 	if err != nil {
 		return Matrix{}, err
@@ -33,12 +44,12 @@ func NewMatrix(t gguf.Type, k, n int, data []byte) (Matrix, error) {
 	if int64(len(data)) != rb*int64(n) {
 		return Matrix{}, fmt.Errorf("kernel: %s matrix %dx%d needs %d bytes, have %d", t, k, n, rb*int64(n), len(data))
 	}
-	m := Matrix{Type: t, K: k, N: n, RowBytes: int(rb), Data: data}
-	if packedOK() {
-		m.packed = packMatrix(&m)
-	}
-	return m, nil
+	return Matrix{Type: t, K: k, N: n, RowBytes: int(rb), Data: data}, nil
 }
+
+// Packed reports whether m has a packed copy for the VNNI kernels (NewMatrix), so that its Data
+// is read only by Row.
+func (m *Matrix) Packed() bool { return m.packed != nil }
 
 // Row returns the bytes of row i.
 func (m *Matrix) Row(i int) []byte { return m.Data[i*m.RowBytes : (i+1)*m.RowBytes] }

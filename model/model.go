@@ -126,13 +126,14 @@ func Load(f *gguf.File, opt Options) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Config: c, arch: a}
-	m.TokEmbd = l.matrix("token_embd.weight", c.NEmbd, -1)
+	_, untied := f.Tensor("output.weight")
+	m.TokEmbd = l.matrix("token_embd.weight", c.NEmbd, -1, !untied) // rows only, unless tied
 	if l.err != nil {
 		return nil, l.err
 	}
 	m.NVocab = m.TokEmbd.N
 	if _, ok := f.Tensor("output.weight"); ok {
-		m.Output = l.matrix("output.weight", c.NEmbd, m.NVocab)
+		m.Output = l.matrix("output.weight", c.NEmbd, m.NVocab, true)
 	} else {
 		m.Output = m.TokEmbd
 	}
@@ -143,10 +144,10 @@ func Load(f *gguf.File, opt Options) (*Model, error) {
 		p := fmt.Sprintf("blk.%d.", i)
 		ly := &m.Layers[i]
 		ly.AttnNorm = l.vec(p+"attn_norm.weight", c.NEmbd)
-		ly.Wq = l.matrix(p+"attn_q.weight", c.NEmbd, q)
-		ly.Wk = l.matrix(p+"attn_k.weight", c.NEmbd, kv)
-		ly.Wv = l.matrix(p+"attn_v.weight", c.NEmbd, kv)
-		ly.Wo = l.matrix(p+"attn_output.weight", q, c.NEmbd)
+		ly.Wq = l.matrix(p+"attn_q.weight", c.NEmbd, q, true)
+		ly.Wk = l.matrix(p+"attn_k.weight", c.NEmbd, kv, true)
+		ly.Wv = l.matrix(p+"attn_v.weight", c.NEmbd, kv, true)
+		ly.Wo = l.matrix(p+"attn_output.weight", q, c.NEmbd, true)
 		if a.qkvBias || (a.optQKVBias && l.has(p+"attn_q.bias")) {
 			ly.Bq = l.vec(p+"attn_q.bias", q)
 			ly.Bk = l.vec(p+"attn_k.bias", kv)
@@ -157,9 +158,9 @@ func Load(f *gguf.File, opt Options) (*Model, error) {
 			ly.KNorm = l.vec(p+"attn_k_norm.weight", c.HeadDim)
 		}
 		ly.FFNNorm = l.vec(p+"ffn_norm.weight", c.NEmbd)
-		ly.Gate = l.matrix(p+"ffn_gate.weight", c.NEmbd, c.NFF)
-		ly.Up = l.matrix(p+"ffn_up.weight", c.NEmbd, c.NFF)
-		ly.Down = l.matrix(p+"ffn_down.weight", c.NFF, c.NEmbd)
+		ly.Gate = l.matrix(p+"ffn_gate.weight", c.NEmbd, c.NFF, true)
+		ly.Up = l.matrix(p+"ffn_up.weight", c.NEmbd, c.NFF, true)
+		ly.Down = l.matrix(p+"ffn_down.weight", c.NFF, c.NEmbd, true)
 		if l.err != nil {
 			return nil, l.err
 		}
@@ -311,8 +312,10 @@ func (l *loader) int(key string, def int) int {
 
 func (l *loader) has(name string) bool { _, ok := l.f.Tensor(name); return ok }
 
-// matrix binds a 2-D tensor of k×n (ne0 = k, ne1 = n; n < 0 accepts any).
-func (l *loader) matrix(name string, k, n int) kernel.Matrix {
+// matrix binds a 2-D tensor of k×n (ne0 = k, ne1 = n; n < 0 accepts any). A matrix used in
+// products (product) gets kernel's packed copy where the CPU has one; then its mapped pages
+// are dropped from the resident set, since only Row reads them.
+func (l *loader) matrix(name string, k, n int, product bool) kernel.Matrix {
 	if l.err != nil {
 		return kernel.Matrix{}
 	}
@@ -329,9 +332,16 @@ func (l *loader) matrix(name string, k, n int) kernel.Matrix {
 		l.fail("model: tensor %q has type %s, not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)", name, t.Type)
 		return kernel.Matrix{}
 	}
-	mx, err := kernel.NewMatrix(t.Type, k, int(t.Dims[1]), l.f.TensorData(t))
+	newMatrix := kernel.NewRowMatrix
+	if product {
+		newMatrix = kernel.NewMatrix
+	}
+	mx, err := newMatrix(t.Type, k, int(t.Dims[1]), l.f.TensorData(t))
 	if err != nil {
 		l.fail("model: tensor %q: %v", name, err)
+	}
+	if mx.Packed() {
+		l.f.DropPages(mx.Data)
 	}
 	return mx
 }
