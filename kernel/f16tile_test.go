@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/golem-llm/golem/gguf"
 )
 
 // TestDotTileF16 checks the batched F16 kernels (4×4 tiles, four-row kernels and their tails)
@@ -53,6 +55,49 @@ func TestDotTileF16(t *testing.T) {
 						t.Fatalf("%s: rows kernel out[%d] = %v, want %v", name, i, one[i], want)
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestPackedF16 checks MatMul on packed F16 weights (one row by the packed GEMV, batches by
+// 8×2 tiles and a last odd column) against dotF16Ref bit for bit, for 1 to 3 threads. Without
+// VNNI the matrix is packed by hand and the pure-Go kernels run.
+func TestPackedF16(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	for _, shape := range [][2]int{{8, 8}, {64, 24}, {2048, 16}} {
+		k, n := shape[0], shape[1]
+		m := randMatrix(t, r, gguf.TypeF16, k, n)
+		for i := 0; i < len(m.Data); i += 2 * 97 { // some ±65504
+			m.Data[i], m.Data[i+1] = 0xff, 0x7b|byte(i&1)<<7
+		}
+		m.packed = packMatrix(&m)
+		if m.packed == nil {
+			t.Fatalf("%dx%d: not packed", n, k)
+		}
+		for _, nx := range []int{1, 2, 3, 5} {
+			x := make([]float32, nx*k)
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			x16 := make([]uint16, nx*k)
+			f32ToF16RowRef(x, x16)
+			want := make([]float32, nx*n)
+			for c := 0; c < nx; c++ {
+				for i := 0; i < n; i++ {
+					want[c*n+i] = dotF16Ref(k, m.Row(i), x16[c*k:])
+				}
+			}
+			for _, threads := range []int{1, 2, 3} {
+				got := make([]float32, nx*n)
+				if packedOK() {
+					p := NewPool(threads)
+					p.MatMul(got, &m, x, nx)
+					p.Close()
+				} else {
+					runPackedF16(&m, x16, nx, got, 0, n)
+				}
+				sameSlice(t, fmt.Sprintf("F16 %dx%d nx=%d threads=%d", n, k, nx, threads), got, want)
 			}
 		}
 	}

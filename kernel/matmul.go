@@ -157,7 +157,7 @@ func (p *Pool) matMul(x []float32, nx int, ops []MatMulOp) {
 	}
 	q.act, q.act16, q.stride = t.act, t.act16, t.actStride
 	q.pa, t.pa, t.packed = nil, nil, m0.packed != nil && packedOK()
-	if t.packed {
+	if t.packed && t.kind != actF16 { // packed F16 reads the F16 activation rows as they are
 		// Packed activations (packed.go): groups of 8 rows for the tile kernel, or the one row;
 		// the last group's rows past nx stay zero.
 		q.pp = 8
@@ -260,6 +260,10 @@ func (t *matmulTask) runOp(op *MatMulOp, lo, hi int) {
 	m := op.W
 	out := op.Out
 	const tile = 16
+	if m.Type == gguf.TypeF16 && t.kind == actF16 {
+		t.runF16(op, lo, hi)
+		return
+	}
 	if t.packed {
 		t.runPacked(op, lo, hi)
 		return
@@ -275,10 +279,6 @@ func (t *matmulTask) runOp(op *MatMulOp, lo, hi int) {
 			w := m.Data[i0*m.RowBytes : i1*m.RowBytes]
 			tk(m.K, w, m.RowBytes, t.act, t.actStride, i1-i0, t.nx, out[i0:], m.N)
 		}
-		return
-	}
-	if m.Type == gguf.TypeF16 && t.kind == actF16 {
-		t.runF16(op, lo, hi)
 		return
 	}
 	if rows := rowsKernel(m.Type); rows != nil && (t.kind == actQ8_0 || t.kind == actQ8_K) {
@@ -333,6 +333,10 @@ func (t *matmulTask) runOp(op *MatMulOp, lo, hi int) {
 func (t *matmulTask) runF16(op *MatMulOp, lo, hi int) {
 	m := op.W
 	K := m.K
+	if t.packed {
+		runPackedF16(m, t.act16, t.nx, op.Out, lo, hi)
+		return
+	}
 	if t.nx == 1 {
 		dotRowsF16(K, m.Data[lo*m.RowBytes:hi*m.RowBytes], m.RowBytes, t.act16[:K], op.Out[lo:hi])
 		return

@@ -79,6 +79,9 @@ func (f *packedFormat) actRec(p int) int {
 // take a fraction of a second).
 func packMatrix(m *Matrix) []byte {
 	f := packedFormats[m.Type]
+	if m.Type == gguf.TypeF16 {
+		f = &packedF16
+	}
 	if f == nil || m.N%packRows != 0 || m.K%f.blockElems != 0 || m.N == 0 {
 		return nil
 	}
