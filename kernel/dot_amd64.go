@@ -123,6 +123,18 @@ func quantizeQ8_0(x []float32, dst []byte) {
 	quantizeQ8_0Ref(x, dst)
 }
 
+//go:noescape
+func quantizeQ8_KAVX2(x *float32, dst *byte, nb int)
+
+func quantizeQ8_K(x []float32, dst []byte) {
+	if useAVX2 && len(x) >= 256 {
+		_ = dst[Q8_KRowBytes(len(x))-1]
+		quantizeQ8_KAVX2(unsafe.SliceData(x), bptr(dst), len(x)/256)
+		return
+	}
+	quantizeQ8_KRef(x, dst)
+}
+
 func f32ToF16Row(x []float32, dst []uint16) { f32ToF16RowRef(x, dst) }
 
 //go:noescape

@@ -14,6 +14,7 @@ func dotF16(n int, w []byte, x []uint16) float32  { return dotF16Ref(n, w, x) }
 func dotBF16(n int, w []byte, x []uint16) float32 { return dotBF16Ref(n, w, x) }
 func dotF32(w, x []float32) float32               { return dotF32Ref(w, x) }
 func quantizeQ8_0(x []float32, dst []byte)        { quantizeQ8_0Ref(x, dst) }
+func quantizeQ8_K(x []float32, dst []byte)        { quantizeQ8_KRef(x, dst) }
 func f32ToF16Row(x []float32, dst []uint16)       { f32ToF16RowRef(x, dst) }
 
 func dotRowsQ8_0(n int, w []byte, wstride int, x []byte, out []float32) {

@@ -210,7 +210,7 @@ func (q *quantTask) Run(_, lo, hi int) {
 				packAct(q.act[r*q.stride:(r+1)*q.stride], q.K/32, q.pp, r, q.pa)
 			}
 		case actQ8_K:
-			quantizeQ8_KRef(x, q.act[r*q.stride:(r+1)*q.stride])
+			quantizeQ8_K(x, q.act[r*q.stride:(r+1)*q.stride])
 			if q.pa != nil {
 				packActK(q.act[r*q.stride:(r+1)*q.stride], q.K/256, q.pp, r, q.pa)
 			}

@@ -98,7 +98,7 @@ func QuantizeQ8_K(x []float32, dst []byte) {
 		panic(fmt.Sprintf("kernel: QuantizeQ8_K: %d values (want a multiple of 256) into %d bytes (need %d)",
 			len(x), len(dst), Q8_KRowBytes(len(x))))
 	}
-	quantizeQ8_KRef(x, dst)
+	quantizeQ8_K(x, dst)
 }
 
 func quantizeQ8_KRef(x []float32, dst []byte) {
