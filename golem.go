@@ -115,6 +115,11 @@ func fromFile(f *gguf.File, name string, opt Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if net.NVocab < tok.NVocab() {
+		// A prompt could then hold token ids the model has no embedding row or logit for.
+		net.Close()
+		return nil, fmt.Errorf("golem: the model has %d token embedding rows but the tokenizer %d tokens", net.NVocab, tok.NVocab())
+	}
 	m := &Model{Name: name, file: f, net: net, tok: tok}
 	if src, ok := f.String("tokenizer.chat_template"); ok && src != "" {
 		if m.tmpl, err = chat.New(src); err != nil {

@@ -21,7 +21,8 @@ type Matrix struct {
 	packed []byte
 }
 
-// NewMatrix checks that data holds n rows of k elements of type t and returns the Matrix.
+// NewMatrix checks that data holds n ≥ 0 rows of k > 0 elements of type t and returns the
+// Matrix. Data must not change afterwards (the packed copy would go stale).
 // On a CPU with AVX512-VNNI, Q8_0, Q4_0, Q4_K and Q6_K weights with n a multiple of 8 are also
 // repacked into the interleaved layout of the packed kernels (packed.go): a copy as large as
 // data, which data is no longer read for products (it still is for Row).
@@ -37,6 +38,9 @@ func NewMatrix(t gguf.Type, k, n int, data []byte) (Matrix, error) {
 // token embeddings of a model with a separate output matrix); MatMul on it uses the unpacked
 // kernels.
 func NewRowMatrix(t gguf.Type, k, n int, data []byte) (Matrix, error) {
+	if k <= 0 || n < 0 {
+		return Matrix{}, fmt.Errorf("kernel: %s matrix %dx%d: rows of k > 0 elements and n ≥ 0 rows needed", t, k, n)
+	}
 	rb, err := t.RowSize(int64(k))
 	if err != nil {
 		return Matrix{}, err
@@ -130,6 +134,9 @@ func (p *Pool) MatMulGroup(x []float32, nx int, ops ...MatMulOp) {
 }
 
 func (p *Pool) matMul(x []float32, nx int, ops []MatMulOp) {
+	if nx <= 0 {
+		return // no activation rows: nothing to compute
+	}
 	t := &p.mm
 	m0 := ops[0].W
 	K := m0.K

@@ -149,3 +149,18 @@ func BenchmarkMatMulPrefill(b *testing.B) {
 		p.Close()
 	}
 }
+
+// TestMatMulEdges: no activation rows is a no-op for every path (packed or not), and a matrix
+// of rows with no elements is refused by NewMatrix.
+func TestMatMulEdges(t *testing.T) {
+	r := rand.New(rand.NewPCG(51, 52))
+	p := NewPool(2)
+	defer p.Close()
+	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ4_K, gguf.TypeQ6_K, gguf.TypeF16, gguf.TypeQ5_K, gguf.TypeF32} {
+		m := randMatrix(t, r, typ, 256, 16)
+		p.MatMul(nil, &m, nil, 0)
+		if _, err := NewMatrix(typ, 0, 4, nil); err == nil {
+			t.Errorf("%s: NewMatrix with k = 0 accepted", typ)
+		}
+	}
+}

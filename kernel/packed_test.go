@@ -52,6 +52,8 @@ func extremeBlocks(r *rand.Rand, m *Matrix) {
 	switch m.Type {
 	case gguf.TypeQ4_K:
 		elems, lo, hi = 256, 4, 144 // scales and quants
+	case gguf.TypeQ5_K:
+		elems, lo, hi = 256, 4, 176 // scales, qh and qs
 	case gguf.TypeQ6_K:
 		elems, lo, hi, d = 256, 0, 208, 208
 	}
@@ -83,7 +85,7 @@ func extremeBlocks(r *rand.Rand, m *Matrix) {
 // pure-Go reference, which the test then checks.
 func TestPackedMatMul(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
-	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ4_K, gguf.TypeQ6_K} {
+	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K} {
 		ref := refPackedRows[typ]
 		if packedFormats[typ] == nil || ref == nil {
 			continue // no packed layout for this type yet

@@ -83,6 +83,10 @@ type Model struct {
 // Options tune loading.
 type Options struct {
 	Threads int // worker threads; ≤ 0 means all cores
+	// CheckOnly binds and checks every tensor but makes no packed copies (kernel.NewMatrix),
+	// for callers that only ask whether a file loads (golem inspect): the model must not be
+	// used for Forward then, and loading costs no memory beyond the mapping.
+	CheckOnly bool
 }
 
 // Load binds the tensors of f to the architecture named by general.architecture. The
@@ -97,7 +101,7 @@ func Load(f *gguf.File, opt Options) (*Model, error) {
 	if !ok {
 		return nil, fmt.Errorf("model: architecture %q is not supported (supported: %s)", name, strings.Join(Architectures(), ", "))
 	}
-	l := loader{f: f, arch: name}
+	l := loader{f: f, arch: name, checkOnly: opt.CheckOnly}
 	c := Config{Arch: name}
 	c.NEmbd = l.int("embedding_length", 0)
 	c.NLayer = l.int("block_count", 0)
@@ -279,9 +283,10 @@ func (m *Model) Pool() *kernel.Pool { return m.pool }
 
 // loader collects the first error while binding tensors.
 type loader struct {
-	f    *gguf.File
-	arch string
-	err  error
+	f         *gguf.File
+	arch      string
+	checkOnly bool // Options.CheckOnly: no packed copies
+	err       error
 }
 
 func (l *loader) fail(format string, a ...any) {
@@ -333,7 +338,7 @@ func (l *loader) matrix(name string, k, n int, product bool) kernel.Matrix {
 		return kernel.Matrix{}
 	}
 	newMatrix := kernel.NewRowMatrix
-	if product {
+	if product && !l.checkOnly {
 		newMatrix = kernel.NewMatrix
 	}
 	mx, err := newMatrix(t.Type, k, int(t.Dims[1]), l.f.TensorData(t))

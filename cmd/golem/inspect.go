@@ -108,7 +108,7 @@ func inspect(f *gguf.File, file string) *inspectInfo {
 	in.Supported, in.Unsupported = true, ""
 	if _, err := tokenizer.FromGGUF(f); err != nil {
 		in.Supported, in.Unsupported = false, err.Error()
-	} else if m, err := model.Load(f, model.Options{Threads: 1}); err != nil {
+	} else if m, err := model.Load(f, model.Options{Threads: 1, CheckOnly: true}); err != nil {
 		in.Supported, in.Unsupported = false, err.Error()
 	} else {
 		m.Close()

@@ -57,7 +57,7 @@ ones finish for up to --drain-timeout and are then cancelled.`,
 	fl.IntVar(&f.port, "port", 8080, "TCP port (0 picks a free one)")
 	fl.StringVar(&f.apiKey, "api-key", "", "require this Bearer key (default: $GOLEM_API_KEY; none when both are empty)")
 	fl.StringVar(&f.name, "served-model-name", "", "model name clients send (default: the file name without .gguf)")
-	fl.StringVar(&f.kvMemory, "kv-memory", "", "KV cache budget, e.g. 2GiB or 512MiB (default: the engine's share)")
+	fl.StringVar(&f.kvMemory, "kv-memory", "", "KV cache budget, e.g. 2GiB or 512MiB, reserved (resident) at start (default: a fifth of RAM, capped to what --ctx × --max-seqs can use)")
 	fl.IntVar(&f.blockSize, "block-size", 16, "KV cache block size in tokens")
 	fl.IntVar(&f.maxBatchTokens, "max-batch-tokens", 0, "tokens per engine step, prompt chunks included (default: the engine's, 512)")
 	fl.IntVar(&f.maxSeqs, "max-seqs", 0, "most sequences running at once (default: the engine's, 64)")
