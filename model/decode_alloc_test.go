@@ -1,10 +1,13 @@
 package model_test
 
 import (
+	"path/filepath"
 	"testing"
 
+	"github.com/golem-llm/golem/gguf"
 	"github.com/golem-llm/golem/kvcache"
 	"github.com/golem-llm/golem/model"
+	"github.com/golem-llm/golem/testmodel"
 )
 
 // decodeStep returns a function that decodes one more token of sequence 0 each call.
@@ -49,5 +52,60 @@ func BenchmarkDecode(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		step()
+	}
+}
+
+// TestDecodePagedAllocatesNothing: the same on the path `golem run` and `serve` take — the paged
+// K/V cache — with a Q4_K_M model (packed Q4_K and Q6_K weights where the CPU has VNNI).
+func TestDecodePagedAllocatesNothing(t *testing.T) {
+	vocab, err := gguf.Open(filepath.Join(modelsDir, "tiny-llama-q8_0.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vocab.Close()
+	cfg := testmodel.Shapes["small"]
+	cfg.Type = "Q4_K_M"
+	path, err := testmodel.Generate(t.TempDir(), "small-q4_k_m", cfg, vocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := model.Load(f, model.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	pc := kvcache.PagedConfig{NLayer: m.NLayer, NHeadKV: m.NHeadKV, HeadDim: m.HeadDim, Type: kvcache.DefaultType, Pool: m.Pool()}
+	bb, _ := pc.BlockBytes()
+	pc.Budget = 20 * bb
+	kv, err := kvcache.NewPaged(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks := make([]int32, 300)
+	for i := range toks {
+		toks[i] = int32(1 + i%50)
+	}
+	if _, err := kv.Blocks().Admit(0, toks); err != nil {
+		t.Fatal(err)
+	}
+	b := &model.Batch{Seqs: []model.Seq{{ID: 0, Tokens: toks[:1], Logits: model.LogitsLast}}}
+	pos := 0
+	step := func() {
+		b.Seqs[0].Pos, b.Seqs[0].Tokens = pos, toks[pos:pos+1]
+		if _, err := m.Forward(b, kv); err != nil {
+			t.Fatal(err)
+		}
+		pos++
+	}
+	for range 4 {
+		step()
+	}
+	if n := testing.AllocsPerRun(40, step); n != 0 {
+		t.Errorf("%v heap allocations per decode step, want 0", n)
 	}
 }
