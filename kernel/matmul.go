@@ -16,16 +16,17 @@ type Matrix struct {
 	Data     []byte
 
 	// packed is Data in the VNNI kernels' interleaved layout (packed.go), made by NewMatrix
-	// for the types of packedFormats (Q8_0, Q4_0, Q4_K, Q6_K) when the CPU has AVX512-VNNI;
+	// for the types of packedFormats (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) and F16 (packed_f16.go) when
+	// the CPU has AVX512-VNNI;
 	// nil otherwise.
 	packed []byte
 }
 
 // NewMatrix checks that data holds n ≥ 0 rows of k > 0 elements of type t and returns the
 // Matrix. Data must not change afterwards (the packed copy would go stale).
-// On a CPU with AVX512-VNNI, Q8_0, Q4_0, Q4_K and Q6_K weights with n a multiple of 8 are also
-// repacked into the interleaved layout of the packed kernels (packed.go): a copy as large as
-// data, which data is no longer read for products (it still is for Row).
+// On a CPU with AVX512-VNNI, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K and F16 weights with n a multiple of
+// 8 are repacked into the interleaved layout of the packed kernels (packed*.go): a copy as
+// large as data, which data is no longer read for products (it still is for Row).
 func NewMatrix(t gguf.Type, k, n int, data []byte) (Matrix, error) {
 	m, err := NewRowMatrix(t, k, n, data)
 	if err == nil && packedOK() {

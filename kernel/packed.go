@@ -9,9 +9,10 @@ import (
 	"github.com/golem-llm/golem/gguf"
 )
 
-// Packed ("x8") weight layouts for the VNNI kernels: Q8_0, Q4_0 (here), Q4_K (packed_q4k.go) and
-// Q6_K (packed_q6k.go) matrices whose row count is a multiple of 8 are repacked at load so that one 256-bit register holds the same four
-// elements of eight consecutive rows (the interleaving of ggml's block_q8_0x8 / block_q4_0x8
+// Packed ("x8") weight layouts for the VNNI kernels: Q8_0, Q4_0 (here), Q4_K (packed_q4k.go),
+// Q5_K (packed_q5k.go) and Q6_K (packed_q6k.go) matrices whose row count is a multiple of 8 are
+// repacked at load so that one 256-bit register holds the same four elements of eight
+// consecutive rows (the interleaving of ggml's block_q8_0x8 / block_q4_0x8
 // in ggml-cpu/repack.cpp; the byte order within a block is ours). A VPDPBUSD of such a
 // register with four activation bytes broadcast then adds four products to each row's lane,
 // so a lane ends a block holding that row's whole integer dot product, and the block's scales
@@ -207,7 +208,7 @@ func packedDotRef(t gguf.Type, w []byte, nb, groups int, pa []byte, p, c0, ncols
 }
 
 // K-quant packed activations: the activation rows quantized to Q8_K (ggml's vec_dot_type for
-// Q4_K and Q6_K) and grouped P rows at a time (P = 8 for tile kernels, 1 for one row). Group c,
+// Q4_K, Q5_K and Q6_K) and grouped P rows at a time (P = 8 for tile kernels, 1 for one row). Group c,
 // super-block b (256 elements) is a record of P·340 bytes at (c·nbk + b)·P·340:
 //
 //	offset 256·i        the 256 quants of row i of the group (int8)
