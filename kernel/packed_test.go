@@ -76,6 +76,9 @@ func extremeBlocks(r *rand.Rand, m *Matrix) {
 			blk[d], blk[d+1] = 0xff, 0x7b // 65504
 		}
 	}
+	for i := 0; i < m.N*nb/16; i++ { // all-zero blocks, scales included
+		clear(m.Data[r.IntN(m.N*nb)*bb:][:bb])
+	}
 }
 
 // TestPackedMatMul checks MatMul on packed Q8_0 and Q4_0 weights bit for bit against
@@ -108,6 +111,9 @@ func TestPackedMatMul(t *testing.T) {
 					x[i] = float32(r.NormFloat64())
 				}
 				x[0] = 1e6 // a block whose d_x is large and the rest near zero
+				if nx > 1 {
+					clear(x[k : k+32]) // an all-zero activation block (d_x = 0)
+				}
 				want := make([]float32, nx*n)
 				a8 := make([]byte, max(Q8_0RowBytes(k), Q8_KRowBytes(k)))
 				for c := 0; c < nx; c++ {
