@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/golem-llm/golem/gguf"
 	"github.com/golem-llm/golem/tensor"
@@ -190,7 +191,16 @@ func (p *Pool) matMul(x []float32, nx int, ops []MatMulOp) {
 	if nx > 1 || t.packed {
 		grain = 16 // a multiple of the packed groups' 8 rows
 	}
-	p.Parallel(rows, grain, t)
+	t.rows, t.dyn = rows, nx == 1 && t.packed && p.n > 1
+	if t.dyn {
+		// One activation row (decode): threads take chunks of rows from a counter, so a thread
+		// that starts late or streams slower does not leave the other waiting. Each output is
+		// still computed by one kernel call, so results do not depend on who takes what.
+		t.next.Store(0)
+		p.Parallel(p.n, 1, t)
+	} else {
+		p.Parallel(rows, grain, t)
+	}
 	t.ops = [maxGroup]MatMulOp{} // drop references to the caller's buffers
 	t.x, t.act, t.act16, t.pa = nil, nil, nil, nil
 	q.x, q.act, q.act16, q.pa = nil, nil, nil, nil
@@ -244,6 +254,9 @@ type matmulTask struct {
 	actStride int
 	act16     []uint16
 	packed    bool   // the weights are packed: use the packed kernels with pa
+	dyn       bool   // rows are taken in chunks of dynChunk from next (decode)
+	rows      int
+	next      atomic.Int64
 	pa        []byte // packed activations, groups of pp rows
 	pp        int
 }
@@ -251,6 +264,23 @@ type matmulTask struct {
 // Run computes global weight rows [lo, hi) (the ops' rows concatenated) for every
 // activation row.
 func (t *matmulTask) Run(th, lo, hi int) {
+	if t.dyn {
+		for {
+			c := int(t.next.Add(1) - 1)
+			if c*dynChunk >= t.rows {
+				return
+			}
+			t.runRange(c*dynChunk, min((c+1)*dynChunk, t.rows))
+		}
+	}
+	t.runRange(lo, hi)
+}
+
+// dynChunk is the rows one thread takes at a time in a dynamic (decode) split: a multiple of
+// the packed groups' 8 rows, large enough for the prefetchers to stream.
+const dynChunk = 128
+
+func (t *matmulTask) runRange(lo, hi int) {
 	for i := 0; i < t.nops; i++ {
 		a, b := max(lo, t.start[i]), min(hi, t.start[i+1])
 		if a < b {
