@@ -253,8 +253,8 @@ type matmulTask struct {
 	act       []byte
 	actStride int
 	act16     []uint16
-	packed    bool   // the weights are packed: use the packed kernels with pa
-	dyn       bool   // rows are taken in chunks of dynChunk from next (decode)
+	packed    bool // the weights are packed: use the packed kernels with pa
+	dyn       bool // rows are taken in chunks of dynChunk from next (decode)
 	rows      int
 	next      atomic.Int64
 	pa        []byte // packed activations, groups of pp rows
