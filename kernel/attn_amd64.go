@@ -48,6 +48,50 @@ func axpyF16Rows(acc, w []float32, v []byte, stride int) {
 	}
 }
 
+// dotF16Rows4HAVX2 is dotF16RowsAVX2 for four query heads (q_h at q + h·qs floats) over the
+// same rows: out[h·os + j].
+//
+//go:noescape
+func dotF16Rows4HAVX2(q *float32, qs int, k *byte, stride, hd16, m int, out *float32, os int)
+
+// axpyF16Rows4HAVX2 is axpyF16RowsAVX2 for four heads (acc_h at acc + h·as floats, weights w_h
+// at w + h·ws floats) over the same rows.
+//
+//go:noescape
+func axpyF16Rows4HAVX2(acc *float32, as int, w *float32, ws int, v *byte, stride, hd16, m int)
+
+// dotF16RowsG is dotF16Rows for G = len(q)/hd query heads over the same rows: out[h·m + j] =
+// q_h · k_j with m = len(out)/G, four heads at a time.
+func dotF16RowsG(q []float32, hd int, k []byte, stride int, out []float32) {
+	g := len(q) / hd
+	m := len(out) / g
+	h := 0
+	if useAVX2 && hd >= 16 && hd%16 == 0 && m > 0 {
+		for ; h+4 <= g; h += 4 {
+			dotF16Rows4HAVX2(&q[h*hd], hd, bptr(k), stride, hd, m, &out[h*m], m)
+		}
+	}
+	for ; h < g; h++ {
+		dotF16Rows(q[h*hd:(h+1)*hd], k, stride, out[h*m:(h+1)*m])
+	}
+}
+
+// axpyF16RowsG is axpyF16Rows for G = len(acc)/hd heads over the same rows: acc_h += Σ_j
+// w[h·m + j]·v_j with m = len(w)/G, four heads at a time.
+func axpyF16RowsG(acc []float32, hd int, w []float32, v []byte, stride int) {
+	g := len(acc) / hd
+	m := len(w) / g
+	h := 0
+	if useAVX2 && hd >= 16 && hd%16 == 0 && m > 0 {
+		for ; h+4 <= g; h += 4 {
+			axpyF16Rows4HAVX2(&acc[h*hd], hd, &w[h*m], m, bptr(v), stride, hd, m)
+		}
+	}
+	for ; h < g; h++ {
+		axpyF16Rows(acc[h*hd:(h+1)*hd], w[h*m:(h+1)*m], v, stride)
+	}
+}
+
 // expShiftAVX2 is ExpShift over n8 (a multiple of 8) elements; it returns the hsum8 of the
 // lane sums.
 //

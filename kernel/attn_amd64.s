@@ -210,3 +210,164 @@ exloop:
 	VZEROUPPER
 	MOVSS        X0, ret+24(FP)
 	RET
+
+// Four-head variants for grouped-query attention: the four query heads that share a K/V head
+// read the same K/V rows, so each F16 row is widened once for all four. Per head the
+// operations and their order are exactly those of dotF16RowsAVX2 / axpyF16RowsAVX2, so the
+// results are bit-identical to four single-head calls.
+
+// HS8A reduces yacc as hsum8 into lane 0 of xacc (the reduction of dotF16RowsAVX2).
+#define HS8A(yacc, xacc, xt) \
+	VEXTRACTF128 $1, yacc, xt; \
+	VADDPS       xt, xacc, xacc; \
+	VMOVHLPS     xacc, xacc, xt; \
+	VADDPS       xt, xacc, xacc; \
+	VMOVSHDUP    xacc, xt;       \
+	VADDSS       xt, xacc, xacc
+
+// func dotF16Rows4HAVX2(q *float32, qs int, k *byte, stride, hd16, m int, out *float32, os int)
+// out[h·os + j] = q_h · k_j for h < 4, j < m; q_h at q + h·qs floats, k_j at k + j·stride bytes.
+TEXT ·dotF16Rows4HAVX2(SB), NOSPLIT, $0-64
+	MOVQ  q+0(FP), DI
+	MOVQ  qs+8(FP), AX
+	SHLQ  $2, AX
+	LEAQ  (DI)(AX*1), R11
+	LEAQ  (R11)(AX*1), R12
+	LEAQ  (R12)(AX*1), R13
+	MOVQ  k+16(FP), SI
+	MOVQ  stride+24(FP), R8
+	MOVQ  hd16+32(FP), R9
+	MOVQ  m+40(FP), CX
+	MOVQ  out+48(FP), DX
+	MOVQ  os+56(FP), R14
+	SHLQ  $2, R14
+	TESTQ CX, CX
+	JZ    d4done
+
+d4row:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   SI, BX
+	XORQ   R10, R10 // byte offset into the q rows
+	MOVQ   R9, AX
+
+d4col:
+	VCVTPH2PS   0(BX), Y8
+	VCVTPH2PS   16(BX), Y9
+	VFMADD231PS 0(DI)(R10*1), Y8, Y0
+	VFMADD231PS 32(DI)(R10*1), Y9, Y1
+	VFMADD231PS 0(R11)(R10*1), Y8, Y2
+	VFMADD231PS 32(R11)(R10*1), Y9, Y3
+	VFMADD231PS 0(R12)(R10*1), Y8, Y4
+	VFMADD231PS 32(R12)(R10*1), Y9, Y5
+	VFMADD231PS 0(R13)(R10*1), Y8, Y6
+	VFMADD231PS 32(R13)(R10*1), Y9, Y7
+	ADDQ        $32, BX
+	ADDQ        $64, R10
+	SUBQ        $16, AX
+	JNZ         d4col
+
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y5, Y4, Y4
+	VADDPS Y7, Y6, Y6
+	HS8A(Y0, X0, X1)
+	HS8A(Y2, X2, X3)
+	HS8A(Y4, X4, X5)
+	HS8A(Y6, X6, X7)
+	MOVQ   DX, BX
+	MOVSS  X0, 0(BX)
+	ADDQ   R14, BX
+	MOVSS  X2, 0(BX)
+	ADDQ   R14, BX
+	MOVSS  X4, 0(BX)
+	ADDQ   R14, BX
+	MOVSS  X6, 0(BX)
+	ADDQ   $4, DX
+	ADDQ   R8, SI
+	DECQ   CX
+	JNZ    d4row
+
+d4done:
+	VZEROUPPER
+	RET
+
+// func axpyF16Rows4HAVX2(acc *float32, as int, w *float32, ws int, v *byte, stride, hd16, m int)
+// acc_h[x] += Σ_j w_h[j]·v_j[x] for h < 4 (acc_h at acc + h·as floats, w_h at w + h·ws floats),
+// in strips of 16 columns whose eight accumulators stay in registers across the m rows.
+TEXT ·axpyF16Rows4HAVX2(SB), NOSPLIT, $0-64
+	MOVQ  acc+0(FP), DI
+	MOVQ  as+8(FP), AX
+	SHLQ  $2, AX
+	MOVQ  w+16(FP), R11
+	MOVQ  ws+24(FP), R12
+	SHLQ  $2, R12
+	MOVQ  v+32(FP), SI
+	MOVQ  stride+40(FP), R8
+	MOVQ  hd16+48(FP), R9
+	MOVQ  m+56(FP), CX
+	TESTQ CX, CX
+	JZ    a4done
+	LEAQ  (DI)(AX*1), R13 // acc_1
+	LEAQ  (R13)(AX*1), R14 // acc_2
+	LEAQ  (R14)(AX*1), R15 // acc_3
+
+a4strip:
+	VMOVUPS 0(DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 0(R13), Y2
+	VMOVUPS 32(R13), Y3
+	VMOVUPS 0(R14), Y4
+	VMOVUPS 32(R14), Y5
+	VMOVUPS 0(R15), Y6
+	VMOVUPS 32(R15), Y7
+	MOVQ    SI, BX
+	MOVQ    R11, R10
+	MOVQ    CX, DX
+
+a4row:
+	VCVTPH2PS    0(BX), Y8
+	VCVTPH2PS    16(BX), Y9
+	VBROADCASTSS 0(R10), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 0(R10)(R12*1), Y11
+	VFMADD231PS  Y8, Y11, Y2
+	VFMADD231PS  Y9, Y11, Y3
+	LEAQ         (R10)(R12*2), AX
+	VBROADCASTSS 0(AX), Y12
+	VFMADD231PS  Y8, Y12, Y4
+	VFMADD231PS  Y9, Y12, Y5
+	VBROADCASTSS 0(AX)(R12*1), Y13
+	VFMADD231PS  Y8, Y13, Y6
+	VFMADD231PS  Y9, Y13, Y7
+	ADDQ         $4, R10
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          a4row
+
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 0(R13)
+	VMOVUPS Y3, 32(R13)
+	VMOVUPS Y4, 0(R14)
+	VMOVUPS Y5, 32(R14)
+	VMOVUPS Y6, 0(R15)
+	VMOVUPS Y7, 32(R15)
+	ADDQ    $64, DI
+	ADDQ    $64, R13
+	ADDQ    $64, R14
+	ADDQ    $64, R15
+	ADDQ    $32, SI
+	SUBQ    $16, R9
+	JNZ     a4strip
+
+a4done:
+	VZEROUPPER
+	RET

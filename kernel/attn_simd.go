@@ -43,6 +43,40 @@ func AxpyF16Rows(acc, w []float32, v []byte, stride int) {
 	axpyF16Rows(acc, w, v, stride)
 }
 
+// DotF16RowsG is DotF16Rows for the G = len(q)/hd query heads of a grouped-query attention
+// group, which read the same K rows: q holds G rows of hd floats, and out[h·m + j] = q_h · k_j
+// for m = len(out)/G rows. Results equal G DotF16Rows calls bit for bit (each F16 row is only
+// widened once for all heads). Panics if len(q) or len(out) is not a multiple of hd or G, or k
+// is too short.
+func DotF16RowsG(q []float32, hd int, k []byte, stride int, out []float32) {
+	g := checkGroup("DotF16RowsG", len(q), hd, len(out))
+	if g == 0 || len(out) == 0 {
+		return
+	}
+	checkF16Rows("DotF16RowsG", hd, len(k), stride, len(out)/g)
+	dotF16RowsG(q, hd, k, stride, out)
+}
+
+// AxpyF16RowsG is AxpyF16Rows for G = len(acc)/hd heads over the same V rows: acc holds G rows
+// of hd floats and acc_h += Σ_j w[h·m + j]·v_j for m = len(w)/G rows. Results equal G
+// AxpyF16Rows calls bit for bit. Panics on inconsistent lengths or a short v.
+func AxpyF16RowsG(acc []float32, hd int, w []float32, v []byte, stride int) {
+	g := checkGroup("AxpyF16RowsG", len(acc), hd, len(w))
+	if g == 0 || len(w) == 0 {
+		return
+	}
+	checkF16Rows("AxpyF16RowsG", hd, len(v), stride, len(w)/g)
+	axpyF16RowsG(acc, hd, w, v, stride)
+}
+
+// checkGroup returns G = nq/hd after checking that nq and nOther are multiples of hd and G.
+func checkGroup(name string, nq, hd, nOther int) int {
+	if hd <= 0 || nq%hd != 0 || (nq > 0 && nOther%(nq/hd) != 0) {
+		panic(fmt.Sprintf("kernel: %s: %d query floats and %d others for heads of %d", name, nq, nOther, hd))
+	}
+	return nq / hd
+}
+
 func checkF16Rows(name string, hd, n, stride, rows int) {
 	if rows > 0 && (stride < 2*hd || n < (rows-1)*stride+2*hd) {
 		panic(fmt.Sprintf("kernel: %s: %d rows of %d F16 values at stride %d bytes need %d bytes, have %d",

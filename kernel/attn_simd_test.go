@@ -208,3 +208,54 @@ func TestExpShift(t *testing.T) {
 		}
 	}
 }
+
+// TestF16RowsGroup: the grouped-query kernels equal one single-head call per head bit for bit,
+// for groups of 1 to 9 heads (four at a time plus the rest), head sizes with and without a
+// tail of 16, one to 17 rows, unaligned K/V and extreme F16 values.
+func TestF16RowsGroup(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	for _, hd := range []int{8, 16, 64, 72, 128} {
+		for _, g := range []int{1, 2, 4, 5, 8, 9} {
+			for _, m := range []int{1, 3, 16, 17} {
+				stride := 2*hd*3 + 2 // rows of a wider K/V row, odd byte stride
+				kv := make([]byte, m*stride+1)[1:]
+				for i := 0; i+1 < len(kv); i += 2 {
+					h := f32ToF16(float32(rng.NormFloat64()))
+					if rng.IntN(40) == 0 {
+						h = 0x7bff // 65504
+					}
+					kv[i], kv[i+1] = byte(h), byte(h>>8)
+				}
+				q := make([]float32, g*hd)
+				for i := range q {
+					q[i] = float32(rng.NormFloat64())
+				}
+				got := make([]float32, g*m)
+				DotF16RowsG(q, hd, kv, stride, got)
+				want := make([]float32, g*m)
+				for h := 0; h < g; h++ {
+					DotF16Rows(q[h*hd:(h+1)*hd], kv, stride, want[h*m:(h+1)*m])
+				}
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("dot hd %d g %d m %d: out[%d] = %g, per head %g", hd, g, m, i, got[i], want[i])
+					}
+				}
+				acc := make([]float32, g*hd)
+				for i := range acc {
+					acc[i] = float32(rng.NormFloat64())
+				}
+				accW := slices.Clone(acc)
+				AxpyF16RowsG(acc, hd, got, kv, stride) // the scores as weights
+				for h := 0; h < g; h++ {
+					AxpyF16Rows(accW[h*hd:(h+1)*hd], got[h*m:(h+1)*m], kv, stride)
+				}
+				for i := range acc {
+					if math.Float32bits(acc[i]) != math.Float32bits(accW[i]) {
+						t.Fatalf("axpy hd %d g %d m %d: acc[%d] = %g, per head %g", hd, g, m, i, acc[i], accW[i])
+					}
+				}
+			}
+		}
+	}
+}

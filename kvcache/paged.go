@@ -195,13 +195,17 @@ func (p *Paged) Attend(il, seq, pos, n int, q, out []float32, shape kernel.AttnS
 	if p.cfg.Pool != nil {
 		threads = p.cfg.Pool.Threads()
 	}
-	p.sc = grow(p.sc, threads*p.bs)
 	last := pos + n - 1 // last position any query sees
 	a := &p.at
 	a.p, a.t, a.il, a.pos, a.n, a.q, a.out, a.shape = p, t, il, pos, n, q, out, shape
-	a.items = n * nh
-	a.next.Store(0)
 	a.f32rows = p.cfg.Type != gguf.TypeF16
+	a.grouped = !a.f32rows && nh/nkv > 1 && nh/nkv <= maxGroupHeads && !ungroupedAttn
+	a.items, a.scLen = n*nh, p.bs
+	if a.grouped {
+		a.items, a.scLen = n*nkv, nh/nkv*p.bs
+	}
+	p.sc = grow(p.sc, threads*a.scLen)
+	a.next.Store(0)
 	if p.cfg.Type == gguf.TypeQ8_0 {
 		nb := last/p.bs + 1
 		p.kf = grow(p.kf, nb*p.bs*p.rowElems)

@@ -24,10 +24,19 @@ type attnTask struct {
 	items   int
 	next    atomic.Int64
 	f32rows bool // K/V read as float32 rows (F32 in place, Q8_0 dequantized into kf/vf)
+	grouped bool // items are (row, K/V head) over all the head's query heads (F16 rows)
+	scLen   int  // scores scratch per thread
 }
 
+// maxGroupHeads bounds the query heads per K/V head that one grouped item handles.
+const maxGroupHeads = 64
+
+// ungroupedAttn makes Attend use one item per query head (tests: the grouped items must give
+// the same bits).
+var ungroupedAttn = false
+
 func (a *attnTask) Run(thread, _, _ int) {
-	sc := a.p.sc[thread*a.p.bs : (thread+1)*a.p.bs]
+	sc := a.p.sc[thread*a.scLen : (thread+1)*a.scLen]
 	for {
 		k := int(a.next.Add(1) - 1)
 		if k >= a.items {
@@ -36,7 +45,46 @@ func (a *attnTask) Run(thread, _, _ int) {
 		// Head-major numbering: neighbouring items share a K/V head, and consecutive items
 		// of one head walk the same K/V rows while they are in cache.
 		h, i := k/a.n, k%a.n
-		a.item(i, h, sc)
+		if a.grouped {
+			a.itemGroup(i, h, sc)
+		} else {
+			a.item(i, h, sc)
+		}
+	}
+}
+
+// itemGroup computes out for query row i and every query head of K/V head g (F16 rows): the
+// operations of item for each head, in the same order (so the same bits), but each K/V block
+// is read and widened once for the whole group (kernel.DotF16RowsG, AxpyF16RowsG).
+func (a *attnTask) itemGroup(i, g int, sc []float32) {
+	p := a.p
+	hd, nh := a.shape.HeadDim, a.shape.NHead
+	G := nh / a.shape.NHeadKV
+	h0 := g * G
+	qg := a.q[(i*nh+h0)*hd : (i*nh+h0+G)*hd]
+	accg := a.out[(i*nh+h0)*hd : (i*nh+h0+G)*hd]
+	clear(accg)
+	qpos := a.pos + i
+	var mx, sum [maxGroupHeads]float32
+	for h := 0; h < G; h++ {
+		mx[h] = float32(math.Inf(-1))
+	}
+	off := g * hd * 2
+	for b := 0; b*p.bs <= qpos; b++ {
+		m := min(p.bs, qpos+1-b*p.bs)
+		s := sc[:G*m]
+		kernel.DotF16RowsG(qg, hd, p.rows(a.t[b], a.il, false, 0, m)[off:], p.rowBytes, s)
+		for h := 0; h < G; h++ {
+			a.scaleExp(s[h*m:(h+1)*m], &mx[h], &sum[h], accg[h*hd:(h+1)*hd])
+		}
+		kernel.AxpyF16RowsG(accg, hd, s, p.rows(a.t[b], a.il, true, 0, m)[off:], p.rowBytes)
+	}
+	for h := 0; h < G; h++ {
+		inv := 1 / sum[h]
+		acc := accg[h*hd : (h+1)*hd]
+		for x := range acc {
+			acc[x] *= inv
+		}
 	}
 }
 

@@ -136,3 +136,37 @@ func BenchmarkPagedAttend(b *testing.B) {
 		}
 	}
 }
+
+// TestPagedAttendGroupedSameBits: the grouped items (one per row and K/V head, K/V widened once
+// for the group's query heads) give the same bits as one item per query head, for groups of 2,
+// 4, 5 and 7 heads (the four-head kernel plus the rest) and chunks that start mid-block.
+func TestPagedAttendGroupedSameBits(t *testing.T) {
+	for _, heads := range [][2]int{{4, 2}, {8, 2}, {10, 2}, {14, 2}} {
+		sh := kernel.AttnShape{NHead: heads[0], NHeadKV: heads[1], HeadDim: 64, Scale: 0.125}
+		cfg := PagedConfig{NLayer: 1, NHeadKV: sh.NHeadKV, HeadDim: sh.HeadDim, Type: DefaultType, Pool: newPool(t, 2)}
+		bb, _ := cfg.BlockBytes()
+		cfg.Budget = 20 * bb
+		p, err := NewPaged(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(71, uint64(heads[0])))
+		fillSeq(t, p, rng, 1, 100)
+		for _, c := range [][2]int{{0, 1}, {99, 1}, {21, 60}} {
+			q := make([]float32, c[1]*sh.NHead*sh.HeadDim)
+			for i := range q {
+				q[i] = float32(rng.NormFloat64()) * 2
+			}
+			grouped, single := make([]float32, len(q)), make([]float32, len(q))
+			p.Attend(0, 1, c[0], c[1], q, grouped, sh)
+			ungroupedAttn = true
+			p.Attend(0, 1, c[0], c[1], q, single, sh)
+			ungroupedAttn = false
+			for i := range grouped {
+				if math.Float32bits(grouped[i]) != math.Float32bits(single[i]) {
+					t.Fatalf("heads %v chunk %v: out[%d] = %g grouped, %g per head", heads, c, i, grouped[i], single[i])
+				}
+			}
+		}
+	}
+}
