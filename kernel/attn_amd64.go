@@ -2,7 +2,10 @@
 
 package kernel
 
-import "unsafe"
+import (
+	"math"
+	"unsafe"
+)
 
 // dotF16RowsAVX2 computes m row dots of hd16 (a multiple of 16) elements (attn_amd64.s).
 //
@@ -60,36 +63,49 @@ func dotF16Rows4HAVX2(q *float32, qs int, k *byte, stride, hd16, m int, out *flo
 //go:noescape
 func axpyF16Rows4HAVX2(acc *float32, as int, w *float32, ws int, v *byte, stride, hd16, m int)
 
-// dotF16RowsG is dotF16Rows for G = len(q)/hd query heads over the same rows: out[h·m + j] =
-// q_h · k_j with m = len(out)/G, four heads at a time.
-func dotF16RowsG(q []float32, hd int, k []byte, stride int, out []float32) {
+// dotF16RowsG is DotF16RowsG without the checks, four heads at a time.
+func dotF16RowsG(q []float32, hd int, k []byte, stride, m int, out []float32, os int) {
 	g := len(q) / hd
-	m := len(out) / g
 	h := 0
-	if useAVX2 && hd >= 16 && hd%16 == 0 && m > 0 {
+	if useAVX2 && hd >= 16 && hd%16 == 0 {
 		for ; h+4 <= g; h += 4 {
-			dotF16Rows4HAVX2(&q[h*hd], hd, bptr(k), stride, hd, m, &out[h*m], m)
+			dotF16Rows4HAVX2(&q[h*hd], hd, bptr(k), stride, hd, m, &out[h*os], os)
 		}
 	}
 	for ; h < g; h++ {
-		dotF16Rows(q[h*hd:(h+1)*hd], k, stride, out[h*m:(h+1)*m])
+		dotF16Rows(q[h*hd:(h+1)*hd], k, stride, out[h*os:h*os+m])
 	}
 }
 
-// axpyF16RowsG is axpyF16Rows for G = len(acc)/hd heads over the same rows: acc_h += Σ_j
-// w[h·m + j]·v_j with m = len(w)/G, four heads at a time.
-func axpyF16RowsG(acc []float32, hd int, w []float32, v []byte, stride int) {
+// axpyF16RowsG is AxpyF16RowsG without the checks, four heads at a time.
+func axpyF16RowsG(acc []float32, hd int, w []float32, ws, m int, v []byte, stride int) {
 	g := len(acc) / hd
-	m := len(w) / g
 	h := 0
-	if useAVX2 && hd >= 16 && hd%16 == 0 && m > 0 {
+	if useAVX2 && hd >= 16 && hd%16 == 0 {
 		for ; h+4 <= g; h += 4 {
-			axpyF16Rows4HAVX2(&acc[h*hd], hd, &w[h*m], m, bptr(v), stride, hd, m)
+			axpyF16Rows4HAVX2(&acc[h*hd], hd, &w[h*ws], ws, bptr(v), stride, hd, m)
 		}
 	}
 	for ; h < g; h++ {
-		axpyF16Rows(acc[h*hd:(h+1)*hd], w[h*m:(h+1)*m], v, stride)
+		axpyF16Rows(acc[h*hd:(h+1)*hd], w[h*ws:h*ws+m], v, stride)
 	}
+}
+
+// scaleMaxAVX2 scales n8 (a multiple of 8) scores and returns their max.
+//
+//go:noescape
+func scaleMaxAVX2(s *float32, n8 int, scale float32) float32
+
+func scaleMax(s []float32, scale float32) float32 {
+	if !useAVX2 {
+		return scaleMaxRef(s, scale)
+	}
+	n8 := len(s) &^ 7
+	mx := float32(math.Inf(-1))
+	if n8 > 0 {
+		mx = scaleMaxAVX2(unsafe.SliceData(s), n8, scale)
+	}
+	return max(mx, scaleMaxRef(s[n8:], scale))
 }
 
 // expShiftAVX2 is ExpShift over n8 (a multiple of 8) elements; it returns the hsum8 of the

@@ -371,3 +371,34 @@ a4row:
 a4done:
 	VZEROUPPER
 	RET
+
+// func scaleMaxAVX2(s *float32, n8 int, scale float32) float32
+// s[j] *= scale for j < n8 (a multiple of 8); returns the largest product (−Inf for n8 = 0).
+TEXT ·scaleMaxAVX2(SB), NOSPLIT, $0-28
+	MOVQ         s+0(FP), DI
+	MOVQ         n8+8(FP), CX
+	VBROADCASTSS scale+16(FP), Y1
+	MOVL         $0xff800000, AX // -Inf
+	VMOVD        AX, X2
+	VPBROADCASTD X2, Y2
+	SHRQ         $3, CX
+	JZ           smdone
+
+smloop:
+	VMULPS  0(DI), Y1, Y0
+	VMOVUPS Y0, 0(DI)
+	VMAXPS  Y2, Y0, Y2
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     smloop
+
+smdone:
+	VEXTRACTF128 $1, Y2, X3
+	VMAXPS       X3, X2, X2
+	VMOVHLPS     X2, X2, X3
+	VMAXPS       X3, X2, X2
+	VMOVSHDUP    X2, X3
+	VMAXSS       X3, X2, X2
+	VZEROUPPER
+	MOVSS        X2, ret+24(FP)
+	RET

@@ -10,18 +10,16 @@ func axpyF16Rows(acc, w []float32, v []byte, stride int) { axpyF16RowsRef(acc, w
 
 func expShift(s []float32, m float32) float32 { return expShiftRef(s, m) }
 
-func dotF16RowsG(q []float32, hd int, k []byte, stride int, out []float32) {
-	g := len(q) / hd
-	m := len(out) / g
-	for h := 0; h < g; h++ {
-		dotF16Rows(q[h*hd:(h+1)*hd], k, stride, out[h*m:(h+1)*m])
+func scaleMax(s []float32, scale float32) float32 { return scaleMaxRef(s, scale) }
+
+func dotF16RowsG(q []float32, hd int, k []byte, stride, m int, out []float32, os int) {
+	for h := 0; h < len(q)/hd; h++ {
+		dotF16Rows(q[h*hd:(h+1)*hd], k, stride, out[h*os:h*os+m])
 	}
 }
 
-func axpyF16RowsG(acc []float32, hd int, w []float32, v []byte, stride int) {
-	g := len(acc) / hd
-	m := len(w) / g
-	for h := 0; h < g; h++ {
-		axpyF16Rows(acc[h*hd:(h+1)*hd], w[h*m:(h+1)*m], v, stride)
+func axpyF16RowsG(acc []float32, hd int, w []float32, ws, m int, v []byte, stride int) {
+	for h := 0; h < len(acc)/hd; h++ {
+		axpyF16Rows(acc[h*hd:(h+1)*hd], w[h*ws:h*ws+m], v, stride)
 	}
 }

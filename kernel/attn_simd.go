@@ -44,35 +44,51 @@ func AxpyF16Rows(acc, w []float32, v []byte, stride int) {
 }
 
 // DotF16RowsG is DotF16Rows for the G = len(q)/hd query heads of a grouped-query attention
-// group, which read the same K rows: q holds G rows of hd floats, and out[h·m + j] = q_h · k_j
-// for m = len(out)/G rows. Results equal G DotF16Rows calls bit for bit (each F16 row is only
-// widened once for all heads). Panics if len(q) or len(out) is not a multiple of hd or G, or k
-// is too short.
-func DotF16RowsG(q []float32, hd int, k []byte, stride int, out []float32) {
-	g := checkGroup("DotF16RowsG", len(q), hd, len(out))
-	if g == 0 || len(out) == 0 {
+// group, which read the same m K rows: q holds G rows of hd floats, and out[h·os + j] =
+// q_h · k_j for j < m. Results equal G DotF16Rows calls bit for bit (each F16 row is only
+// widened once for all heads). Panics if len(q) is not a multiple of hd, os < m, or out or k is
+// too short.
+func DotF16RowsG(q []float32, hd int, k []byte, stride, m int, out []float32, os int) {
+	g := checkGroup("DotF16RowsG", len(q), hd, m, len(out), os)
+	if g == 0 || m == 0 {
 		return
 	}
-	checkF16Rows("DotF16RowsG", hd, len(k), stride, len(out)/g)
-	dotF16RowsG(q, hd, k, stride, out)
+	checkF16Rows("DotF16RowsG", hd, len(k), stride, m)
+	dotF16RowsG(q, hd, k, stride, m, out, os)
 }
 
-// AxpyF16RowsG is AxpyF16Rows for G = len(acc)/hd heads over the same V rows: acc holds G rows
-// of hd floats and acc_h += Σ_j w[h·m + j]·v_j for m = len(w)/G rows. Results equal G
-// AxpyF16Rows calls bit for bit. Panics on inconsistent lengths or a short v.
-func AxpyF16RowsG(acc []float32, hd int, w []float32, v []byte, stride int) {
-	g := checkGroup("AxpyF16RowsG", len(acc), hd, len(w))
-	if g == 0 || len(w) == 0 {
+// AxpyF16RowsG is AxpyF16Rows for G = len(acc)/hd heads over the same m V rows: acc holds G
+// rows of hd floats and acc_h += Σ_{j<m} w[h·ws + j]·v_j. Results equal G AxpyF16Rows calls
+// bit for bit. Panics on inconsistent lengths or a short v.
+func AxpyF16RowsG(acc []float32, hd int, w []float32, ws, m int, v []byte, stride int) {
+	g := checkGroup("AxpyF16RowsG", len(acc), hd, m, len(w), ws)
+	if g == 0 || m == 0 {
 		return
 	}
-	checkF16Rows("AxpyF16RowsG", hd, len(v), stride, len(w)/g)
-	axpyF16RowsG(acc, hd, w, v, stride)
+	checkF16Rows("AxpyF16RowsG", hd, len(v), stride, m)
+	axpyF16RowsG(acc, hd, w, ws, m, v, stride)
 }
 
-// checkGroup returns G = nq/hd after checking that nq and nOther are multiples of hd and G.
-func checkGroup(name string, nq, hd, nOther int) int {
-	if hd <= 0 || nq%hd != 0 || (nq > 0 && nOther%(nq/hd) != 0) {
-		panic(fmt.Sprintf("kernel: %s: %d query floats and %d others for heads of %d", name, nq, nOther, hd))
+// ScaleMax multiplies every score s[j] by scale (each product rounded to float32) and returns
+// the largest product, −Inf for an empty s: the first step of a softmax over attention scores.
+// The AVX2 kernel and the reference agree bit for bit for NaN-free input (the max of values
+// that are all finite or ±Inf does not depend on the order; a NaN gives an unspecified max).
+func ScaleMax(s []float32, scale float32) float32 { return scaleMax(s, scale) }
+
+func scaleMaxRef(s []float32, scale float32) float32 {
+	mx := float32(math.Inf(-1))
+	for j := range s {
+		s[j] *= scale
+		mx = max(mx, s[j])
+	}
+	return mx
+}
+
+// checkGroup returns G = nq/hd after checking that nq is a multiple of hd and that G rows of m
+// values at stride s fit in n.
+func checkGroup(name string, nq, hd, m, n, s int) int {
+	if hd <= 0 || nq%hd != 0 || m < 0 || s < m || (nq > 0 && m > 0 && n < (nq/hd-1)*s+m) {
+		panic(fmt.Sprintf("kernel: %s: %d query floats for heads of %d, %d rows at stride %d in %d floats", name, nq, hd, m, s, n))
 	}
 	return nq / hd
 }

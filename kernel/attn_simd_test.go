@@ -231,7 +231,7 @@ func TestF16RowsGroup(t *testing.T) {
 					q[i] = float32(rng.NormFloat64())
 				}
 				got := make([]float32, g*m)
-				DotF16RowsG(q, hd, kv, stride, got)
+				DotF16RowsG(q, hd, kv, stride, m, got, m)
 				want := make([]float32, g*m)
 				for h := 0; h < g; h++ {
 					DotF16Rows(q[h*hd:(h+1)*hd], kv, stride, want[h*m:(h+1)*m])
@@ -246,7 +246,7 @@ func TestF16RowsGroup(t *testing.T) {
 					acc[i] = float32(rng.NormFloat64())
 				}
 				accW := slices.Clone(acc)
-				AxpyF16RowsG(acc, hd, got, kv, stride) // the scores as weights
+				AxpyF16RowsG(acc, hd, got, m, m, kv, stride) // the scores as weights
 				for h := 0; h < g; h++ {
 					AxpyF16Rows(accW[h*hd:(h+1)*hd], got[h*m:(h+1)*m], kv, stride)
 				}
@@ -254,6 +254,35 @@ func TestF16RowsGroup(t *testing.T) {
 					if math.Float32bits(acc[i]) != math.Float32bits(accW[i]) {
 						t.Fatalf("axpy hd %d g %d m %d: acc[%d] = %g, per head %g", hd, g, m, i, acc[i], accW[i])
 					}
+				}
+			}
+		}
+	}
+}
+
+// TestScaleMax: the AVX2 kernel scales and takes the max exactly as the reference, for every
+// length up to 40 (tails of 8), ±Inf and huge values, and the empty slice (−Inf).
+func TestScaleMax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(63, 64))
+	specials := []float32{float32(math.Inf(1)), float32(math.Inf(-1)), 3e38, -3e38, 0, 1e-40}
+	for n := 0; n <= 40; n++ {
+		for trial := 0; trial < 20; trial++ {
+			s := make([]float32, n)
+			for j := range s {
+				s[j] = float32(rng.NormFloat64() * 30)
+				if rng.IntN(10) == 0 {
+					s[j] = specials[rng.IntN(len(specials))]
+				}
+			}
+			scale := float32(rng.Float64()) * 2
+			a, r := slices.Clone(s), slices.Clone(s)
+			ma, mr := ScaleMax(a, scale), scaleMaxRef(r, scale)
+			if math.Float32bits(ma) != math.Float32bits(mr) && !(ma == 0 && mr == 0) {
+				t.Fatalf("n %d: max %g, reference %g", n, ma, mr)
+			}
+			for j := range a {
+				if math.Float32bits(a[j]) != math.Float32bits(r[j]) {
+					t.Fatalf("n %d: s[%d] = %g, reference %g", n, j, a[j], r[j])
 				}
 			}
 		}

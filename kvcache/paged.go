@@ -172,12 +172,15 @@ func (p *Paged) Store(il, seq, pos, n int, k, v []float32) {
 
 // Attend computes causal attention for n query rows of seq at positions pos … pos+n-1 in
 // layer il (model.KV): for query head h and its KV head g = h / (NHead/NHeadKV),
-// out_h = Σ_j softmax_j(scale · q_h·k_j,g) · v_j,g over positions j = 0 … pos+i. The softmax is
-// computed online over the sequence's blocks (FlashAttention, Dao et al. 2022: a running max
-// and sum rescale the partial output), in float32, blocks in position order; F16 rows are
-// read in place (kernel.DotF16Rows, kernel.AxpyF16Rows), Q8_0 rows dequantized first. The
-// (row, head) pairs run in parallel on PagedConfig.Pool, each on one thread in a fixed
-// order, so the result is the same for any thread count. q and out hold n rows of
+// out_h = Σ_j softmax_j(scale · q_h·k_j,g) · v_j,g over positions j = 0 … pos+i, in float32,
+// blocks in position order. F16 rows (the default) are read in place, each block widened once
+// for all the query heads of its K/V head (kernel.DotF16RowsG, AxpyF16RowsG), with the softmax
+// taken over all of a row's scores before the weighted sum of V (as llama.cpp's non-flash
+// attention); F32 rows, and Q8_0 rows dequantized first, use an online softmax over the blocks
+// (FlashAttention, Dao et al. 2022: a running max and sum rescale the partial output). The
+// items — (row, K/V head) for F16, (row, head) otherwise — run in parallel on
+// PagedConfig.Pool, each on one thread in a fixed order, so the result is the same for any
+// thread count and any batch the row is part of. q and out hold n rows of
 // NHead·HeadDim float32. It panics on an engine bug (no table, shape mismatch).
 func (p *Paged) Attend(il, seq, pos, n int, q, out []float32, shape kernel.AttnShape) {
 	t := p.table("Attend", il, seq, pos, n)
@@ -201,8 +204,13 @@ func (p *Paged) Attend(il, seq, pos, n int, q, out []float32, shape kernel.AttnS
 	a.f32rows = p.cfg.Type != gguf.TypeF16
 	a.grouped = !a.f32rows && nh/nkv > 1 && nh/nkv <= maxGroupHeads && !ungroupedAttn
 	a.items, a.scLen = n*nh, p.bs
-	if a.grouped {
-		a.items, a.scLen = n*nkv, nh/nkv*p.bs
+	if !a.f32rows {
+		// F16 items keep every score of their row: one row of whole blocks per query head.
+		ls := (last/p.bs + 1) * p.bs
+		a.scLen = ls
+		if a.grouped {
+			a.items, a.scLen = n*nkv, nh/nkv*ls
+		}
 	}
 	p.sc = grow(p.sc, threads*a.scLen)
 	a.next.Store(0)

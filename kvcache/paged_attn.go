@@ -9,7 +9,8 @@ import (
 	"github.com/golem-llm/golem/tensor"
 )
 
-// attnTask is one Attend call split into items (query row i, query head h). Each item is
+// attnTask is one Attend call split into items (query row i, and query head h or, for F16
+// rows, K/V head g with all its query heads). Each item is
 // computed start to finish by one thread, in a fixed order, so the output never depends on
 // the thread count or on which thread took the item. Threads take items from a shared
 // counter (dynamic balance: causal rows cost more the later they are, and a busy machine
@@ -45,39 +46,49 @@ func (a *attnTask) Run(thread, _, _ int) {
 		// Head-major numbering: neighbouring items share a K/V head, and consecutive items
 		// of one head walk the same K/V rows while they are in cache.
 		h, i := k/a.n, k%a.n
-		if a.grouped {
-			a.itemGroup(i, h, sc)
-		} else {
+		switch {
+		case a.f32rows:
 			a.item(i, h, sc)
+		case a.grouped: // h is the K/V head
+			G := a.shape.NHead / a.shape.NHeadKV
+			a.itemF16(i, h*G, G, sc)
+		default:
+			a.itemF16(i, h, 1, sc)
 		}
 	}
 }
 
-// itemGroup computes out for query row i and every query head of K/V head g (F16 rows): the
-// operations of item for each head, in the same order (so the same bits), but each K/V block
-// is read and widened once for the whole group (kernel.DotF16RowsG, AxpyF16RowsG).
-func (a *attnTask) itemGroup(i, g int, sc []float32) {
+// itemF16 computes out for query row i and the G query heads h0 … h0+G-1, which share one
+// K/V head (F16 rows), in two passes: the scores s_j = scale·(q_h·k_j) of every position
+// j ≤ pos+i (kernel.DotF16RowsG, block by block, each K block widened once for the G heads), then
+// per head the max m and e_j = exp(s_j − m) with their sum l (kernel.ExpShift over all
+// positions at once), then acc = Σ_j e_j·v_j (kernel.AxpyF16RowsG) and out = acc / l — the
+// arithmetic of llama.cpp's non-flash attention (softmax, then the weighted sum of V). Per head
+// the operations and their order do not depend on G, so grouped and per-head items agree bit
+// for bit.
+func (a *attnTask) itemF16(i, h0, G int, sc []float32) {
 	p := a.p
 	hd, nh := a.shape.HeadDim, a.shape.NHead
-	G := nh / a.shape.NHeadKV
-	h0 := g * G
+	kvh := h0 / (nh / a.shape.NHeadKV)
 	qg := a.q[(i*nh+h0)*hd : (i*nh+h0+G)*hd]
 	accg := a.out[(i*nh+h0)*hd : (i*nh+h0+G)*hd]
 	clear(accg)
-	qpos := a.pos + i
-	var mx, sum [maxGroupHeads]float32
-	for h := 0; h < G; h++ {
-		mx[h] = float32(math.Inf(-1))
+	L := a.pos + i + 1 // positions this row sees
+	ls := a.scLen / G  // stride of one head's scores (≥ L)
+	off := kvh * hd * 2
+	nb := (L + p.bs - 1) / p.bs
+	for b := 0; b < nb; b++ {
+		m := min(p.bs, L-b*p.bs)
+		kernel.DotF16RowsG(qg, hd, p.rows(a.t[b], a.il, false, 0, m)[off:], p.rowBytes, m, sc[b*p.bs:], ls)
 	}
-	off := g * hd * 2
-	for b := 0; b*p.bs <= qpos; b++ {
-		m := min(p.bs, qpos+1-b*p.bs)
-		s := sc[:G*m]
-		kernel.DotF16RowsG(qg, hd, p.rows(a.t[b], a.il, false, 0, m)[off:], p.rowBytes, s)
-		for h := 0; h < G; h++ {
-			a.scaleExp(s[h*m:(h+1)*m], &mx[h], &sum[h], accg[h*hd:(h+1)*hd])
-		}
-		kernel.AxpyF16RowsG(accg, hd, s, p.rows(a.t[b], a.il, true, 0, m)[off:], p.rowBytes)
+	var sum [maxGroupHeads]float32
+	for h := 0; h < G; h++ {
+		s := sc[h*ls : h*ls+L]
+		sum[h] = kernel.ExpShift(s, kernel.ScaleMax(s, a.shape.Scale))
+	}
+	for b := 0; b < nb; b++ {
+		m := min(p.bs, L-b*p.bs)
+		kernel.AxpyF16RowsG(accg, hd, sc[b*p.bs:], ls, m, p.rows(a.t[b], a.il, true, 0, m)[off:], p.rowBytes)
 	}
 	for h := 0; h < G; h++ {
 		inv := 1 / sum[h]
