@@ -18,8 +18,7 @@ type Matrix struct {
 
 	// packed is Data in the VNNI kernels' interleaved layout (packed.go), made by NewMatrix
 	// for the types of packedFormats (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) and F16 (packed_f16.go) when
-	// the CPU has AVX512-VNNI;
-	// nil otherwise.
+	// the CPU has AVX512-VNNI; nil otherwise.
 	packed []byte
 }
 
