@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // Attention row kernels over F16 K/V rows (attn_simd.go documents the orders).
 // Go operand order is reversed from Intel's: VOP src2, src1, dst.
@@ -35,12 +36,7 @@ drcol:
 
 	// (a0+a1) lane-wise, then hsum8: ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)).
 	VADDPS       Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDSS       X1, X0, X0
+	HSUM8(Y0, X0, X1)
 	MOVSS        X0, 0(DX)
 	ADDQ         $4, DX
 	ADDQ         R8, SI
@@ -201,29 +197,15 @@ exloop:
 	SUBQ         $8, CX
 	JNZ          exloop
 
-	VEXTRACTF128 $1, Y7, X1
-	VADDPS       X1, X7, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDSS       X1, X0, X0
+	HSUM8(Y7, X7, X1)
 	VZEROUPPER
-	MOVSS        X0, ret+24(FP)
+	MOVSS        X7, ret+24(FP)
 	RET
 
 // Four-head variants for grouped-query attention: the four query heads that share a K/V head
 // read the same K/V rows, so each F16 row is widened once for all four. Per head the
 // operations and their order are exactly those of dotF16RowsAVX2 / axpyF16RowsAVX2, so the
 // results are bit-identical to four single-head calls.
-
-// HS8A reduces yacc as hsum8 into lane 0 of xacc (the reduction of dotF16RowsAVX2).
-#define HS8A(yacc, xacc, xt) \
-	VEXTRACTF128 $1, yacc, xt; \
-	VADDPS       xt, xacc, xacc; \
-	VMOVHLPS     xacc, xacc, xt; \
-	VADDPS       xt, xacc, xacc; \
-	VMOVSHDUP    xacc, xt;       \
-	VADDSS       xt, xacc, xacc
 
 // func dotF16Rows4HAVX2(q *float32, qs int, k *byte, stride, hd16, m int, out *float32, os int)
 // out[h·os + j] = q_h · k_j for h < 4, j < m; q_h at q + h·qs floats, k_j at k + j·stride bytes.
@@ -277,10 +259,10 @@ d4col:
 	VADDPS Y3, Y2, Y2
 	VADDPS Y5, Y4, Y4
 	VADDPS Y7, Y6, Y6
-	HS8A(Y0, X0, X1)
-	HS8A(Y2, X2, X3)
-	HS8A(Y4, X4, X5)
-	HS8A(Y6, X6, X7)
+	HSUM8(Y0, X0, X1)
+	HSUM8(Y2, X2, X3)
+	HSUM8(Y4, X4, X5)
+	HSUM8(Y6, X6, X7)
 	MOVQ   DX, BX
 	MOVSS  X0, 0(BX)
 	ADDQ   R14, BX

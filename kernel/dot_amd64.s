@@ -1,20 +1,12 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // AVX2 dot kernels. Each reproduces the accumulation order documented in dot.go exactly:
 // per block, 8 int32 lanes (lane l = elements with index%32 in [4l,4l+4)), converted to float,
-// multiplied by the block scale and added (VMULPS then VADDPS, never fused) to Y0; HSUM8 at the
-// end. Go operand order is reversed from Intel's: VOP src2, src1, dst.
-
-// HSUM8 reduces Y0 into X0 as ggml's hsum_float_8: ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)).
-#define HSUM8 \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS       X1, X0, X0; \ // lane i = a[i] + a[i+4]
-	VMOVHLPS     X0, X0, X1; \
-	VADDPS       X1, X0, X0; \ // lane0 = r0+r2, lane1 = r1+r3
-	VMOVSHDUP    X0, X1;     \
-	VADDSS       X1, X0, X0
+// multiplied by the block scale and added (VMULPS then VADDPS, never fused) to Y0; HSUM8
+// (hsum_amd64.h) at the end. Go operand order is reversed from Intel's: VOP src2, src1, dst.
 
 // F16PAIR broadcasts float32(f16 at wd) * float32(f16 at xd) into Y2 (clobbers AX, BX, X3).
 #define F16PAIR(wd, xd) \
@@ -71,7 +63,7 @@ q80loop:
 	JNZ  q80loop
 
 q80done:
-	HSUM8
+	HSUM8(Y0, X0, X1)
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
@@ -114,7 +106,7 @@ q40loop:
 	JNZ  q40loop
 
 q40done:
-	HSUM8
+	HSUM8(Y0, X0, X1)
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
@@ -286,7 +278,7 @@ q4kloop:
 	JNZ  q4kloop
 
 q4kdone:
-	HSUM8
+	HSUM8(Y0, X0, X1)
 	VSUBSS X8, X0, X0
 	VZEROUPPER
 	MOVSS  X0, ret+24(FP)
@@ -355,7 +347,7 @@ q5kloop:
 	JNZ  q5kloop
 
 q5kdone:
-	HSUM8
+	HSUM8(Y0, X0, X1)
 	VSUBSS X8, X0, X0
 	VZEROUPPER
 	MOVSS  X0, ret+24(FP)
@@ -459,7 +451,7 @@ q6kloop:
 	JNZ  q6kloop
 
 q6kdone:
-	HSUM8
+	HSUM8(Y0, X0, X1)
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
@@ -469,7 +461,7 @@ q6kdone:
 	VADDPS Y1, Y0, Y0; \
 	VADDPS Y3, Y2, Y2; \
 	VADDPS Y2, Y0, Y0; \
-	HSUM8
+	HSUM8(Y0, X0, X1)
 
 // func dotF16AVX2(w *byte, x *uint16, n8 int) float32 — n8 a multiple of 8
 // One accumulator (the DotF16 order); products of F16 values are exact in float32, so the
@@ -493,7 +485,7 @@ f16loop:
 	JNZ         f16loop
 
 f16done:
-	HSUM8
+	HSUM8(Y0, X0, X1)
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

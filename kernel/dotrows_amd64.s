@@ -1,21 +1,13 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // Four-row kernels: four weight rows (stride ws bytes) against one activation row. Each row
 // keeps its own accumulator and follows exactly the single-row order of dot_amd64.s, so every
 // output equals the single-row kernel's bit for bit; the rows only share the activation loads
 // (and, for Q4_0, the Σ 8·x term), and their four independent add chains hide the VADDPS latency
 // that bounds a single row.
-
-// HSUMR reduces acc (Y) as HSUM8 into lane 0 of xacc, using xt as scratch.
-#define HSUMR(yacc, xacc, xt) \
-	VEXTRACTF128 $1, yacc, xt; \
-	VADDPS       xt, xacc, xacc; \
-	VMOVHLPS     xacc, xacc, xt; \
-	VADDPS       xt, xacc, xacc; \
-	VMOVSHDUP    xacc, xt;       \
-	VADDSS       xt, xacc, xacc
 
 // DSCALE broadcasts float32(f16 at wmem)·dx (X12, lane 0) into yd (clobbers AX, xd).
 #define DSCALE(wmem, xd, yd) \
@@ -82,10 +74,10 @@ q80x4loop:
 
 q80x4done:
 	MOVQ out+32(FP), DX
-	HSUMR(Y0, X0, X8)
-	HSUMR(Y1, X1, X8)
-	HSUMR(Y2, X2, X8)
-	HSUMR(Y3, X3, X8)
+	HSUM8(Y0, X0, X8)
+	HSUM8(Y1, X1, X8)
+	HSUM8(Y2, X2, X8)
+	HSUM8(Y3, X3, X8)
 	VMOVSS X0, 0(DX)
 	VMOVSS X1, 4(DX)
 	VMOVSS X2, 8(DX)
@@ -253,10 +245,10 @@ q40x4vnni:
 
 q40x4done:
 	MOVQ out+32(FP), DX
-	HSUMR(Y0, X0, X8)
-	HSUMR(Y1, X1, X8)
-	HSUMR(Y2, X2, X8)
-	HSUMR(Y3, X3, X8)
+	HSUM8(Y0, X0, X8)
+	HSUM8(Y1, X1, X8)
+	HSUM8(Y2, X2, X8)
+	HSUM8(Y3, X3, X8)
 	VMOVSS X0, 0(DX)
 	VMOVSS X1, 4(DX)
 	VMOVSS X2, 8(DX)

@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // Tile kernels for batched matmul: four weight rows (stride ws bytes) against two activation
 // rows (stride xs bytes), eight outputs. Each output keeps its own accumulator and follows the
@@ -19,15 +20,6 @@ DATA tileones<>+0x08(SB)/8, $0x0001000100010001
 DATA tileones<>+0x10(SB)/8, $0x0001000100010001
 DATA tileones<>+0x18(SB)/8, $0x0001000100010001
 GLOBL tileones<>(SB), RODATA|NOPTR, $32
-
-// HSUMT reduces acc (Y) as HSUM8 into lane 0 of xacc, using xt as scratch.
-#define HSUMT(yacc, xacc, xt) \
-	VEXTRACTF128 $1, yacc, xt; \
-	VADDPS       xt, xacc, xacc; \
-	VMOVHLPS     xacc, xacc, xt; \
-	VADDPS       xt, xacc, xacc; \
-	VMOVSHDUP    xacc, xt;       \
-	VADDSS       xt, xacc, xacc
 
 // Q80PAIR adds the block product of the current row (w quants at wbase, |w| in Y12, d_w in
 // Y13) and one column (x quants xq, d_x dx) to acc: the same operations as dotQ8_0AVX2.
@@ -96,14 +88,14 @@ q80t42done:
 	MOVQ out+40(FP), DI
 	MOVQ os+48(FP), DX
 	LEAQ (DI)(DX*4), DX
-	HSUMT(Y0, X0, X8)
-	HSUMT(Y1, X1, X8)
-	HSUMT(Y2, X2, X8)
-	HSUMT(Y3, X3, X8)
-	HSUMT(Y4, X4, X8)
-	HSUMT(Y5, X5, X8)
-	HSUMT(Y6, X6, X8)
-	HSUMT(Y7, X7, X8)
+	HSUM8(Y0, X0, X8)
+	HSUM8(Y1, X1, X8)
+	HSUM8(Y2, X2, X8)
+	HSUM8(Y3, X3, X8)
+	HSUM8(Y4, X4, X8)
+	HSUM8(Y5, X5, X8)
+	HSUM8(Y6, X6, X8)
+	HSUM8(Y7, X7, X8)
 	VMOVSS X0, 0(DI)
 	VMOVSS X2, 4(DI)
 	VMOVSS X4, 8(DI)
@@ -195,14 +187,14 @@ q80v42done:
 	MOVQ out+40(FP), DI
 	MOVQ os+48(FP), DX
 	LEAQ (DI)(DX*4), DX
-	HSUMT(Y0, X0, X8)
-	HSUMT(Y1, X1, X8)
-	HSUMT(Y2, X2, X8)
-	HSUMT(Y3, X3, X8)
-	HSUMT(Y4, X4, X8)
-	HSUMT(Y5, X5, X8)
-	HSUMT(Y6, X6, X8)
-	HSUMT(Y7, X7, X8)
+	HSUM8(Y0, X0, X8)
+	HSUM8(Y1, X1, X8)
+	HSUM8(Y2, X2, X8)
+	HSUM8(Y3, X3, X8)
+	HSUM8(Y4, X4, X8)
+	HSUM8(Y5, X5, X8)
+	HSUM8(Y6, X6, X8)
+	HSUM8(Y7, X7, X8)
 	VMOVSS X0, 0(DI)
 	VMOVSS X2, 4(DI)
 	VMOVSS X4, 8(DI)
@@ -302,14 +294,14 @@ q80v44done:
 	LEAQ (DI)(AX*4), DX
 	LEAQ (DX)(AX*4), R12
 	LEAQ (R12)(AX*4), R13
-	HSUMT(Y0, X0, X8)
-	HSUMT(Y1, X1, X8)
-	HSUMT(Y2, X2, X8)
-	HSUMT(Y3, X3, X8)
-	HSUMT(Y4, X4, X8)
-	HSUMT(Y5, X5, X8)
-	HSUMT(Y6, X6, X8)
-	HSUMT(Y7, X7, X8)
+	HSUM8(Y0, X0, X8)
+	HSUM8(Y1, X1, X8)
+	HSUM8(Y2, X2, X8)
+	HSUM8(Y3, X3, X8)
+	HSUM8(Y4, X4, X8)
+	HSUM8(Y5, X5, X8)
+	HSUM8(Y6, X6, X8)
+	HSUM8(Y7, X7, X8)
 	VMOVSS X0, 0(DI)
 	VMOVSS X2, 4(DI)
 	VMOVSS X4, 8(DI)
@@ -327,14 +319,14 @@ q80v44done:
 	VMOVAPS Y21, Y5
 	VMOVAPS Y22, Y6
 	VMOVAPS Y23, Y7
-	HSUMT(Y0, X0, X8)
-	HSUMT(Y1, X1, X8)
-	HSUMT(Y2, X2, X8)
-	HSUMT(Y3, X3, X8)
-	HSUMT(Y4, X4, X8)
-	HSUMT(Y5, X5, X8)
-	HSUMT(Y6, X6, X8)
-	HSUMT(Y7, X7, X8)
+	HSUM8(Y0, X0, X8)
+	HSUM8(Y1, X1, X8)
+	HSUM8(Y2, X2, X8)
+	HSUM8(Y3, X3, X8)
+	HSUM8(Y4, X4, X8)
+	HSUM8(Y5, X5, X8)
+	HSUM8(Y6, X6, X8)
+	HSUM8(Y7, X7, X8)
 	VMOVSS X0, 0(R12)
 	VMOVSS X2, 4(R12)
 	VMOVSS X4, 8(R12)
@@ -450,14 +442,14 @@ q40v44done:
 	LEAQ (DI)(AX*4), DX
 	LEAQ (DX)(AX*4), R12
 	LEAQ (R12)(AX*4), R13
-	HSUMT(Y0, X0, X8)
-	HSUMT(Y1, X1, X8)
-	HSUMT(Y2, X2, X8)
-	HSUMT(Y3, X3, X8)
-	HSUMT(Y4, X4, X8)
-	HSUMT(Y5, X5, X8)
-	HSUMT(Y6, X6, X8)
-	HSUMT(Y7, X7, X8)
+	HSUM8(Y0, X0, X8)
+	HSUM8(Y1, X1, X8)
+	HSUM8(Y2, X2, X8)
+	HSUM8(Y3, X3, X8)
+	HSUM8(Y4, X4, X8)
+	HSUM8(Y5, X5, X8)
+	HSUM8(Y6, X6, X8)
+	HSUM8(Y7, X7, X8)
 	VMOVSS X0, 0(DI)
 	VMOVSS X2, 4(DI)
 	VMOVSS X4, 8(DI)
@@ -474,14 +466,14 @@ q40v44done:
 	VMOVAPS Y21, Y5
 	VMOVAPS Y22, Y6
 	VMOVAPS Y23, Y7
-	HSUMT(Y0, X0, X8)
-	HSUMT(Y1, X1, X8)
-	HSUMT(Y2, X2, X8)
-	HSUMT(Y3, X3, X8)
-	HSUMT(Y4, X4, X8)
-	HSUMT(Y5, X5, X8)
-	HSUMT(Y6, X6, X8)
-	HSUMT(Y7, X7, X8)
+	HSUM8(Y0, X0, X8)
+	HSUM8(Y1, X1, X8)
+	HSUM8(Y2, X2, X8)
+	HSUM8(Y3, X3, X8)
+	HSUM8(Y4, X4, X8)
+	HSUM8(Y5, X5, X8)
+	HSUM8(Y6, X6, X8)
+	HSUM8(Y7, X7, X8)
 	VMOVSS X0, 0(R12)
 	VMOVSS X2, 4(R12)
 	VMOVSS X4, 8(R12)

@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // Batched F16 kernels in the DotF16 order: each output keeps one 8-lane accumulator (lane l
 // sums elements i ≡ l mod 8 in order), reduced with hsum8 at the end, so each output equals
@@ -8,15 +9,6 @@
 // multiply-add equals mul+add). The tiles only share the F16→F32 conversions: each weight
 // 8-element group is widened once for all columns, each activation group once for all rows.
 // Go operand order is reversed from Intel's: VOP src2, src1, dst.
-
-// F16HSUM reduces acc (Y) as hsum8 into lane 0 of xacc, using xt as scratch.
-#define F16HSUM(yacc, xacc, xt) \
-	VEXTRACTF128 $1, yacc, xt; \
-	VADDPS       xt, xacc, xacc; \
-	VMOVHLPS     xacc, xacc, xt; \
-	VADDPS       xt, xacc, xacc; \
-	VMOVSHDUP    xacc, xt;       \
-	VADDSS       xt, xacc, xacc
 
 // func dotF16x4AVX2(w *byte, ws int, x *uint16, n8 int, out *float32)
 // Four weight rows (stride ws bytes) × one activation row: out[r] for r < 4; n8 a multiple of 8.
@@ -52,10 +44,10 @@ f4loop:
 
 f4done:
 	MOVQ   out+32(FP), DX
-	F16HSUM(Y0, X0, X8)
-	F16HSUM(Y1, X1, X8)
-	F16HSUM(Y2, X2, X8)
-	F16HSUM(Y3, X3, X8)
+	HSUM8(Y0, X0, X8)
+	HSUM8(Y1, X1, X8)
+	HSUM8(Y2, X2, X8)
+	HSUM8(Y3, X3, X8)
 	VMOVSS X0, 0(DX)
 	VMOVSS X1, 4(DX)
 	VMOVSS X2, 8(DX)
@@ -126,20 +118,20 @@ f44done:
 	MOVQ    os+48(FP), AX
 	SHLQ    $2, AX
 	VMOVAPS Y15, Y31 // free a low register for the VEX reductions
-	F16HSUM(Y0, X0, X15)
-	F16HSUM(Y1, X1, X15)
-	F16HSUM(Y2, X2, X15)
-	F16HSUM(Y3, X3, X15)
-	F16HSUM(Y4, X4, X15)
-	F16HSUM(Y5, X5, X15)
-	F16HSUM(Y6, X6, X15)
-	F16HSUM(Y7, X7, X15)
-	F16HSUM(Y8, X8, X15)
-	F16HSUM(Y9, X9, X15)
-	F16HSUM(Y10, X10, X15)
-	F16HSUM(Y11, X11, X15)
-	F16HSUM(Y12, X12, X15)
-	F16HSUM(Y13, X13, X15)
+	HSUM8(Y0, X0, X15)
+	HSUM8(Y1, X1, X15)
+	HSUM8(Y2, X2, X15)
+	HSUM8(Y3, X3, X15)
+	HSUM8(Y4, X4, X15)
+	HSUM8(Y5, X5, X15)
+	HSUM8(Y6, X6, X15)
+	HSUM8(Y7, X7, X15)
+	HSUM8(Y8, X8, X15)
+	HSUM8(Y9, X9, X15)
+	HSUM8(Y10, X10, X15)
+	HSUM8(Y11, X11, X15)
+	HSUM8(Y12, X12, X15)
+	HSUM8(Y13, X13, X15)
 	// Y(4r+c) → out[c·os + r]
 	MOVQ    DI, DX
 	VMOVSS  X0, 0(DX)
@@ -161,8 +153,8 @@ f44done:
 	VMOVSS  X7, 4(DX)
 	VMOVSS  X11, 8(DX)
 	VMOVAPS Y31, Y1 // accumulator (3,3)
-	F16HSUM(Y14, X14, X0)
-	F16HSUM(Y1, X1, X0)
+	HSUM8(Y14, X14, X0)
+	HSUM8(Y1, X1, X0)
 	VMOVSS  X14, 12(R14)
 	VMOVSS  X1, 12(DX)
 	VZEROUPPER

@@ -1,18 +1,10 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // Packed F16 kernels (packed_f16.go): one 8-lane accumulator per output, reduced with hsum8 —
 // the DotF16 order. Go operand order is reversed from Intel's: VOP src2, src1, dst.
-
-// HS8 reduces acc (Y) as hsum8 into lane 0 of xacc, using xt as scratch.
-#define HS8(yacc, xacc, xt) \
-	VEXTRACTF128 $1, yacc, xt; \
-	VADDPS       xt, xacc, xacc; \
-	VMOVHLPS     xacc, xacc, xt; \
-	VADDPS       xt, xacc, xacc; \
-	VMOVSHDUP    xacc, xt;       \
-	VADDSS       xt, xacc, xacc
 
 // FROW1 adds row r's products of the current record with the widened activations Y8 to Y(r).
 #define FROW1(r, yw, acc) \
@@ -54,14 +46,14 @@ fgvloop:
 	DECQ      CX
 	JNZ       fgvloop
 
-	HS8(Y0, X0, X8)
-	HS8(Y1, X1, X8)
-	HS8(Y2, X2, X8)
-	HS8(Y3, X3, X8)
-	HS8(Y4, X4, X8)
-	HS8(Y5, X5, X8)
-	HS8(Y6, X6, X8)
-	HS8(Y7, X7, X8)
+	HSUM8(Y0, X0, X8)
+	HSUM8(Y1, X1, X8)
+	HSUM8(Y2, X2, X8)
+	HSUM8(Y3, X3, X8)
+	HSUM8(Y4, X4, X8)
+	HSUM8(Y5, X5, X8)
+	HSUM8(Y6, X6, X8)
+	HSUM8(Y7, X7, X8)
 	VMOVSS X0, 0(DX)
 	VMOVSS X1, 4(DX)
 	VMOVSS X2, 8(DX)
@@ -133,21 +125,21 @@ fgmloop:
 	MOVQ    os+32(FP), AX
 	LEAQ    (DI)(AX*4), DX
 	VMOVAPS Y15, Y31 // free X15 as the VEX reductions' scratch
-	HS8(Y0, X0, X15)
-	HS8(Y1, X1, X15)
-	HS8(Y2, X2, X15)
-	HS8(Y3, X3, X15)
-	HS8(Y4, X4, X15)
-	HS8(Y5, X5, X15)
-	HS8(Y6, X6, X15)
-	HS8(Y7, X7, X15)
-	HS8(Y8, X8, X15)
-	HS8(Y9, X9, X15)
-	HS8(Y10, X10, X15)
-	HS8(Y11, X11, X15)
-	HS8(Y12, X12, X15)
-	HS8(Y13, X13, X15)
-	HS8(Y14, X14, X15)
+	HSUM8(Y0, X0, X15)
+	HSUM8(Y1, X1, X15)
+	HSUM8(Y2, X2, X15)
+	HSUM8(Y3, X3, X15)
+	HSUM8(Y4, X4, X15)
+	HSUM8(Y5, X5, X15)
+	HSUM8(Y6, X6, X15)
+	HSUM8(Y7, X7, X15)
+	HSUM8(Y8, X8, X15)
+	HSUM8(Y9, X9, X15)
+	HSUM8(Y10, X10, X15)
+	HSUM8(Y11, X11, X15)
+	HSUM8(Y12, X12, X15)
+	HSUM8(Y13, X13, X15)
+	HSUM8(Y14, X14, X15)
 	VMOVSS  X0, 0(DI)
 	VMOVSS  X1, 4(DI)
 	VMOVSS  X2, 8(DI)
@@ -164,7 +156,7 @@ fgmloop:
 	VMOVSS  X13, 20(DX)
 	VMOVSS  X14, 24(DX)
 	VMOVAPS Y31, Y0
-	HS8(Y0, X0, X1)
+	HSUM8(Y0, X0, X1)
 	VMOVSS  X0, 28(DX)
 	VZEROUPPER
 	RET
