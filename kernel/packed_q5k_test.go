@@ -2,8 +2,6 @@ package kernel
 
 import (
 	"encoding/binary"
-	"fmt"
-	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -126,140 +124,13 @@ func TestPackedQ5_KLayout(t *testing.T) {
 	}
 }
 
-// TestPackedQ5_KKernels checks the assembly kernels (gemm, gemm4, gemv) against packedDotRef
-// bit for bit on random packed records (every quant bit pattern, scales and mins up to 63, |d|
-// and |dmin| up to 65504, activations at −128 and 127), so the kernels are checked at the ends
-// of their ranges, which quantized matrices rarely reach.
+// TestPackedQ5_KKernels checks the assembly kernels against packedDotRef on random packed
+// records (every quant bit pattern, scales and mins up to 63, |d| and |dmin| up to 65504,
+// activations at −128 and 127), so the kernels are checked at the ends of their ranges, which
+// quantized matrices rarely reach.
 func TestPackedQ5_KKernels(t *testing.T) {
-	f := packedFormats[gguf.TypeQ5_K]
-	if f.gemm == nil || !packedOK() {
-		t.Skip("no packed Q5_K kernels")
-	}
 	r := rand.New(rand.NewPCG(73, 74))
 	for _, nb := range []int{1, 2, 5} {
-		const groups = 6
-		w := randPackedQ5_K(r, groups, nb)
-		// gemm: every group against two activation groups of 8 rows.
-		x8 := randPackedActK(r, 2, nb, 8)
-		for g := 0; g < groups; g++ {
-			wg := w[g*nb*q5KRecBytes : (g+1)*nb*q5KRecBytes]
-			for c := 0; c < 2; c++ {
-				xc := x8[c*nb*8*actKRecBytes : (c+1)*nb*8*actKRecBytes]
-				setActKSums(xc, nb, 8)
-				const os = 11
-				got, want := make([]float32, 7*os+8), make([]float32, 7*os+8)
-				f.gemm(&wg[0], &xc[0], nb, &got[0], os)
-				packedDotRef(gguf.TypeQ5_K, wg, nb, 1, xc, 8, 0, 8, want, os)
-				sameSlice(t, fmt.Sprintf("gemm nb=%d group %d act group %d", nb, g, c), got, want)
-				got4 := make([]float32, 7*os+8)
-				f.gemm4(&wg[0], &xc[0], nb, &got4[0], os)
-				sameSlice(t, fmt.Sprintf("gemm4 nb=%d group %d act group %d", nb, g, c), got4, want[:3*os+8])
-				for i := 3*os + 8; i < len(got4); i++ {
-					if got4[i] != 0 {
-						t.Fatalf("gemm4 nb=%d: wrote out[%d]", nb, i)
-					}
-				}
-			}
-		}
-		// gemv: all groups against one activation row.
-		x1 := randPackedActK(r, 1, nb, 1)
-		setActKSums(x1, nb, 1)
-		got, want := make([]float32, 8*groups), make([]float32, 8*groups)
-		f.gemv(&w[0], &x1[0], nb, groups, &got[0])
-		packedDotRef(gguf.TypeQ5_K, w, nb, groups, x1, 1, 0, 1, want, 0)
-		sameSlice(t, fmt.Sprintf("gemv nb=%d", nb), got, want)
-	}
-}
-
-// setActKSums fills in the Σx per 32 (int16) of packed K-quant activations of group size p (nb
-// super-blocks per group, all groups) from their quants, which randPackedActK leaves out.
-func setActKSums(pa []byte, nb, p int) {
-	for rec := 0; rec < len(pa)/(p*actKRecBytes); rec++ {
-		x := pa[rec*p*actKRecBytes:][:p*actKRecBytes]
-		for i := 0; i < p; i++ {
-			for s := 0; s < 8; s++ {
-				var sum int32
-				for _, v := range x[256*i+32*s : 256*i+32*s+32] {
-					sum += int32(int8(v))
-				}
-				binary.LittleEndian.PutUint16(x[260*p+16*i+2*s:], uint16(int16(sum)))
-			}
-		}
-	}
-}
-
-// TestPackedQ5_KAgreesWithUnpacked: the packed order differs from the unpacked kernel's only by
-// float32 rounding.
-func TestPackedQ5_KAgreesWithUnpacked(t *testing.T) {
-	r := rand.New(rand.NewPCG(75, 76))
-	m := randMatrix(t, r, gguf.TypeQ5_K, 2048, 32)
-	m.packed = packMatrix(&m)
-	const nx = 3
-	x := make([]float32, nx*m.K)
-	for i := range x {
-		x[i] = float32(r.NormFloat64())
-	}
-	got := make([]float32, nx*m.N)
-	packedMatMulRef(&m, x, nx, got)
-	a8 := make([]byte, Q8_KRowBytes(m.K))
-	for c := 0; c < nx; c++ {
-		quantizeQ8_KRef(x[c*m.K:(c+1)*m.K], a8)
-		for i := 0; i < m.N; i++ {
-			want := dotQ5_KRef(m.K, m.Row(i), a8)
-			if d := math.Abs(float64(got[c*m.N+i] - want)); d > 1e-5*(4+math.Abs(float64(want))) {
-				t.Errorf("row %d col %d: packed %v, unpacked %v", i, c, got[c*m.N+i], want)
-			}
-		}
-	}
-}
-
-// BenchmarkPackedQ5_K times one packed Q5_K kernel call on cache-resident data: the 8×8 tile
-// over k = 2048 (8 super-blocks), the 8×4 tile (gemm4) and the one-row kernel over 512 rows (64
-// groups); MB/s counts weight bytes.
-func BenchmarkPackedQ5_K(b *testing.B) {
-	r := rand.New(rand.NewPCG(77, 78))
-	const k = 2048
-	nb := k / 256
-	for _, n := range []int{8, 512} {
-		m := randMatrix(b, r, gguf.TypeQ5_K, k, n)
-		m.packed = packMatrix(&m)
-		p := 8
-		if n > 8 {
-			p = 1
-		}
-		pa := make([]byte, nb*p*actKRecBytes)
-		a8 := make([]byte, Q8_KRowBytes(k))
-		x := make([]float32, k)
-		for c := 0; c < p; c++ {
-			for i := range x {
-				x[i] = float32(r.NormFloat64())
-			}
-			quantizeQ8_KRef(x, a8)
-			packActK(a8, nb, p, c, pa)
-		}
-		out := make([]float32, max(64, n))
-		if p == 1 {
-			b.Run(fmt.Sprintf("gemv/%dx%d", n, k), func(b *testing.B) {
-				b.SetBytes(int64(len(m.packed)))
-				for b.Loop() {
-					gemvPacked(gguf.TypeQ5_K, m.packed, pa, nb, n/8, out)
-				}
-			})
-			continue
-		}
-		b.Run(fmt.Sprintf("tile8x8/k=%d", k), func(b *testing.B) {
-			b.SetBytes(int64(len(m.packed)))
-			for b.Loop() {
-				gemmPacked(gguf.TypeQ5_K, m.packed, pa, nb, out, 8)
-			}
-		})
-		b.Run(fmt.Sprintf("tile8x4/k=%d", k), func(b *testing.B) {
-			b.SetBytes(int64(len(m.packed)))
-			for b.Loop() {
-				if !gemm4Packed(gguf.TypeQ5_K, m.packed, pa, nb, out, 8) {
-					b.Skip("no gemm4 kernel")
-				}
-			}
-		})
+		checkPackedKernels(t, r, gguf.TypeQ5_K, randPackedQ5_K(r, 6, nb), 6, nb)
 	}
 }

@@ -73,7 +73,8 @@ func randPackedQ6_K(r *rand.Rand, groups, nb int) []byte {
 }
 
 // randPackedActK returns ng packed K-quant activation groups of size p (nb super-blocks) of
-// random quants (−128 … 127, some blocks all at an end of the range) with their −32·Σx.
+// random quants (−128 … 127, some blocks all at an end of the range) with their Σx per 32 and
+// −32·Σx per 16.
 func randPackedActK(r *rand.Rand, ng, nb, p int) []byte {
 	le := binary.LittleEndian
 	pa := make([]byte, ng*nb*p*actKRecBytes)
@@ -102,127 +103,60 @@ func randPackedActK(r *rand.Rand, ng, nb, p int) []byte {
 					s += int32(int8(v))
 				}
 				le.PutUint32(x[276*p+64*i+4*j:], uint32(-32*s))
+				if j%2 == 1 { // Σx per 32, for the Q4_K/Q5_K mins
+					prev := -int32(le.Uint32(x[276*p+64*i+4*(j-1):])) / 32
+					le.PutUint16(x[260*p+16*i+2*(j/2):], uint16(int16(prev+s)))
+				}
 			}
 		}
 	}
 	return pa
 }
 
-// TestPackedQ6_KKernels checks the assembly kernels (gemm, gemm4, gemv) against packedDotRef
-// bit for bit on random packed records (every quant bit pattern, scales at −128 and 127, |d| up
-// to 65504, activations at −128 and 127), so the kernels are checked at the ends of their
-// ranges, which quantized matrices rarely reach.
+// TestPackedQ6_KKernels checks the assembly kernels against packedDotRef on random packed
+// records (every quant bit pattern, scales at −128 and 127, |d| up to 65504, activations at −128
+// and 127), so the kernels are checked at the ends of their ranges, which quantized matrices
+// rarely reach.
 func TestPackedQ6_KKernels(t *testing.T) {
-	f := packedFormats[gguf.TypeQ6_K]
-	if f.gemm == nil || !packedOK() {
-		t.Skip("no packed Q6_K kernels")
-	}
 	r := rand.New(rand.NewPCG(61, 62))
 	for _, nb := range []int{1, 2, 5} {
-		const groups = 6
-		w := randPackedQ6_K(r, groups, nb)
-		// gemm: every group against two activation groups of 8 rows.
-		x8 := randPackedActK(r, 2, nb, 8)
-		for g := 0; g < groups; g++ {
-			wg := w[g*nb*1680 : (g+1)*nb*1680]
-			for c := 0; c < 2; c++ {
-				xc := x8[c*nb*8*actKRecBytes : (c+1)*nb*8*actKRecBytes]
-				const os = 11
-				got, want := make([]float32, 7*os+8), make([]float32, 7*os+8)
-				f.gemm(&wg[0], &xc[0], nb, &got[0], os)
-				packedDotRef(gguf.TypeQ6_K, wg, nb, 1, xc, 8, 0, 8, want, os)
-				sameSlice(t, fmt.Sprintf("gemm nb=%d group %d act group %d", nb, g, c), got, want)
-				got4 := make([]float32, 7*os+8)
-				f.gemm4(&wg[0], &xc[0], nb, &got4[0], os)
-				sameSlice(t, fmt.Sprintf("gemm4 nb=%d group %d act group %d", nb, g, c), got4, want[:3*os+8])
-				for i := 3*os + 8; i < len(got4); i++ {
-					if got4[i] != 0 {
-						t.Fatalf("gemm4 nb=%d: wrote out[%d]", nb, i)
-					}
-				}
-			}
-		}
-		// gemv: all groups against one activation row.
-		x1 := randPackedActK(r, 1, nb, 1)
-		got, want := make([]float32, 8*groups), make([]float32, 8*groups)
-		f.gemv(&w[0], &x1[0], nb, groups, &got[0])
-		packedDotRef(gguf.TypeQ6_K, w, nb, groups, x1, 1, 0, 1, want, 0)
-		sameSlice(t, fmt.Sprintf("gemv nb=%d", nb), got, want)
+		checkPackedKernels(t, r, gguf.TypeQ6_K, randPackedQ6_K(r, 6, nb), 6, nb)
 	}
 }
 
-// TestPackedQ6_KAgreesWithUnpacked: the packed order differs from the unpacked kernel's only by
-// float32 rounding (here at most about 1.5e-5 on outputs up to about 80).
-func TestPackedQ6_KAgreesWithUnpacked(t *testing.T) {
-	r := rand.New(rand.NewPCG(63, 64))
-	m := randMatrix(t, r, gguf.TypeQ6_K, 2048, 32)
-	m.packed = packMatrix(&m)
-	const nx = 3
-	x := make([]float32, nx*m.K)
-	for i := range x {
-		x[i] = float32(r.NormFloat64())
+// checkPackedKernels checks the assembly kernels of type typ (gemm, gemm4, gemv) bit for bit
+// against packedDotRef on the packed weights w (groups groups of nb blocks): every group against
+// two random activation groups of 8 rows (gemm4 must write nothing past its four rows), and all
+// groups against one activation row.
+func checkPackedKernels(t *testing.T, r *rand.Rand, typ gguf.Type, w []byte, groups, nb int) {
+	t.Helper()
+	f := packedFormats[typ]
+	if f.gemm == nil || !packedOK() {
+		t.Skipf("no packed %s kernels", typ)
 	}
-	got := make([]float32, nx*m.N)
-	packedMatMulRef(&m, x, nx, got)
-	a8 := make([]byte, Q8_KRowBytes(m.K))
-	for c := 0; c < nx; c++ {
-		quantizeQ8_KRef(x[c*m.K:(c+1)*m.K], a8)
-		for i := 0; i < m.N; i++ {
-			want := dotQ6_KRef(m.K, m.Row(i), a8)
-			if d := math.Abs(float64(got[c*m.N+i] - want)); d > 1e-5*(4+math.Abs(float64(want))) {
-				t.Errorf("row %d col %d: packed %v, unpacked %v", i, c, got[c*m.N+i], want)
-			}
-		}
-	}
-}
-
-// BenchmarkPackedQ6_K times one packed Q6_K kernel call on cache-resident data: the 8×8 tile
-// over k = 2048 (8 super-blocks), the 8×4 tile (gemm4) and the one-row kernel over 512 rows (64
-// groups); MB/s counts weight bytes.
-func BenchmarkPackedQ6_K(b *testing.B) {
-	r := rand.New(rand.NewPCG(65, 66))
-	const k = 2048
-	nb := k / 256
-	for _, n := range []int{8, 512} {
-		m := randMatrix(b, r, gguf.TypeQ6_K, k, n)
-		m.packed = packMatrix(&m)
-		p := 8
-		if n > 8 {
-			p = 1
-		}
-		pa := make([]byte, nb*p*actKRecBytes)
-		a8 := make([]byte, Q8_KRowBytes(k))
-		x := make([]float32, k)
-		for c := 0; c < p; c++ {
-			for i := range x {
-				x[i] = float32(r.NormFloat64())
-			}
-			quantizeQ8_KRef(x, a8)
-			packActK(a8, nb, p, c, pa)
-		}
-		out := make([]float32, max(64, n))
-		if p == 1 {
-			b.Run(fmt.Sprintf("gemv/%dx%d", n, k), func(b *testing.B) {
-				b.SetBytes(int64(len(m.packed)))
-				for b.Loop() {
-					gemvPacked(gguf.TypeQ6_K, m.packed, pa, nb, n/8, out)
-				}
-			})
-			continue
-		}
-		b.Run(fmt.Sprintf("tile8x8/k=%d", k), func(b *testing.B) {
-			b.SetBytes(int64(len(m.packed)))
-			for b.Loop() {
-				gemmPacked(gguf.TypeQ6_K, m.packed, pa, nb, out, 8)
-			}
-		})
-		b.Run(fmt.Sprintf("tile8x4/k=%d", k), func(b *testing.B) {
-			b.SetBytes(int64(len(m.packed)))
-			for b.Loop() {
-				if !gemm4Packed(gguf.TypeQ6_K, m.packed, pa, nb, out, 8) {
-					b.Skip("no gemm4 kernel")
+	x8 := randPackedActK(r, 2, nb, 8)
+	for g := 0; g < groups; g++ {
+		wg := w[g*nb*f.rec : (g+1)*nb*f.rec]
+		for c := 0; c < 2; c++ {
+			xc := x8[c*nb*8*actKRecBytes : (c+1)*nb*8*actKRecBytes]
+			const os = 11
+			got, want := make([]float32, 7*os+8), make([]float32, 7*os+8)
+			f.gemm(&wg[0], &xc[0], nb, &got[0], os)
+			packedDotRef(typ, wg, nb, 1, xc, 8, 0, 8, want, os)
+			sameSlice(t, fmt.Sprintf("gemm nb=%d group %d act group %d", nb, g, c), got, want)
+			got4 := make([]float32, 7*os+8)
+			f.gemm4(&wg[0], &xc[0], nb, &got4[0], os)
+			sameSlice(t, fmt.Sprintf("gemm4 nb=%d group %d act group %d", nb, g, c), got4, want[:3*os+8])
+			for i := 3*os + 8; i < len(got4); i++ {
+				if got4[i] != 0 {
+					t.Fatalf("gemm4 nb=%d: wrote out[%d]", nb, i)
 				}
 			}
-		})
+		}
 	}
+	x1 := randPackedActK(r, 1, nb, 1)
+	got, want := make([]float32, 8*groups), make([]float32, 8*groups)
+	f.gemv(&w[0], &x1[0], nb, groups, &got[0])
+	packedDotRef(typ, w, nb, groups, x1, 1, 0, 1, want, 0)
+	sameSlice(t, fmt.Sprintf("gemv nb=%d", nb), got, want)
 }

@@ -171,11 +171,23 @@ func packedMatMulRef(m *Matrix, x []float32, nx int, out []float32) {
 }
 
 // TestPackedAgreesWithUnpacked: the packed order differs from the unpacked kernels' only by
-// float32 rounding (relative 1e-5 of the sum of |terms| here).
+// float32 rounding: for Q8_0 and Q4_0 within 1e-5·64 (relative 1e-5 of the sum of |terms|
+// here), for the k-quants within 1e-5·(4 + |result|).
 func TestPackedAgreesWithUnpacked(t *testing.T) {
-	r := rand.New(rand.NewPCG(23, 24))
-	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0} {
-		m := randMatrix(t, r, typ, 2048, 64)
+	for _, c := range []struct {
+		typ  gguf.Type
+		n    int
+		seed uint64
+		dot  func(n int, w, x []byte) float32
+		tol  func(want float64) float64
+	}{
+		{gguf.TypeQ8_0, 64, 23, dotQ8_0Ref, func(float64) float64 { return 1e-5 * 64 }},
+		{gguf.TypeQ4_0, 64, 24, dotQ4_0Ref, func(float64) float64 { return 1e-5 * 64 }},
+		{gguf.TypeQ5_K, 32, 75, dotQ5_KRef, func(w float64) float64 { return 1e-5 * (4 + math.Abs(w)) }},
+		{gguf.TypeQ6_K, 32, 63, dotQ6_KRef, func(w float64) float64 { return 1e-5 * (4 + math.Abs(w)) }},
+	} {
+		r := rand.New(rand.NewPCG(c.seed, c.seed+1))
+		m := randMatrix(t, r, c.typ, 2048, c.n)
 		m.packed = packMatrix(&m)
 		const nx = 3
 		x := make([]float32, nx*m.K)
@@ -184,18 +196,13 @@ func TestPackedAgreesWithUnpacked(t *testing.T) {
 		}
 		got := make([]float32, nx*m.N)
 		packedMatMulRef(&m, x, nx, got)
-		a8 := make([]byte, Q8_0RowBytes(m.K))
-		for c := 0; c < nx; c++ {
-			quantizeQ8_0Ref(x[c*m.K:(c+1)*m.K], a8)
+		a8 := make([]byte, max(Q8_0RowBytes(m.K), Q8_KRowBytes(m.K)))
+		for col := 0; col < nx; col++ {
+			quantAct(c.typ, x[col*m.K:(col+1)*m.K], a8)
 			for i := 0; i < m.N; i++ {
-				var want float32
-				if typ == gguf.TypeQ8_0 {
-					want = dotQ8_0Ref(m.K, m.Row(i), a8)
-				} else {
-					want = dotQ4_0Ref(m.K, m.Row(i), a8)
-				}
-				if d := math.Abs(float64(got[c*m.N+i] - want)); d > 1e-5*64 {
-					t.Errorf("%s row %d col %d: packed %v, unpacked %v", typ, i, c, got[c*m.N+i], want)
+				want := c.dot(m.K, m.Row(i), a8)
+				if d := math.Abs(float64(got[col*m.N+i] - want)); d > c.tol(float64(want)) {
+					t.Errorf("%s row %d col %d: packed %v, unpacked %v", c.typ, i, col, got[col*m.N+i], want)
 				}
 			}
 		}
