@@ -229,16 +229,13 @@ func packActK(q []byte, nbk, p, r int, pa []byte) {
 		blk := q[b*q8_KBlockBytes : (b+1)*q8_KBlockBytes]
 		copy(rec[256*i:256*i+256], blk[4:260])
 		copy(rec[256*p+4*i:256*p+4*i+4], blk[0:4])
-		for j := 0; j < 16; j++ {
-			var s int32
-			for _, v := range blk[4+16*j : 4+16*j+16] {
-				s += int32(int8(v))
-			}
-			le.PutUint32(rec[276*p+64*i+4*j:], uint32(-32*s))
-			if j%2 == 1 {
-				prev := -int32(le.Uint32(rec[276*p+64*i+4*(j-1):])) / 32
-				le.PutUint16(rec[260*p+16*i+2*(j/2):], uint16(int16(prev+s)))
-			}
+		// The quantizer's bsums (Σx per 16, int16 at 260) give both sums.
+		for s := 0; s < 8; s++ {
+			lo := int32(int16(le.Uint16(blk[260+4*s:])))
+			hi := int32(int16(le.Uint16(blk[262+4*s:])))
+			le.PutUint32(rec[276*p+64*i+8*s:], uint32(-32*lo))
+			le.PutUint32(rec[276*p+64*i+8*s+4:], uint32(-32*hi))
+			le.PutUint16(rec[260*p+16*i+2*s:], uint16(int16(lo+hi)))
 		}
 	}
 }
