@@ -63,32 +63,27 @@ func dotF16Rows4HAVX2(q *float32, qs int, k *byte, stride, hd16, m int, out *flo
 //go:noescape
 func axpyF16Rows4HAVX2(acc *float32, as int, w *float32, ws int, v *byte, stride, hd16, m int)
 
-// dotF16RowsG is DotF16RowsG without the checks, four heads at a time.
-func dotF16RowsG(q []float32, hd int, k []byte, stride, m int, out []float32, os int) {
-	g := len(q) / hd
+// dotF16Rows4H runs dotF16Rows4HAVX2 over the first heads of q four at a time and returns how
+// many heads it did (0 without AVX2 or when hd is not a multiple of 16).
+func dotF16Rows4H(q []float32, hd int, k []byte, stride, m int, out []float32, os int) int {
 	h := 0
 	if useAVX2 && hd >= 16 && hd%16 == 0 {
-		for ; h+4 <= g; h += 4 {
+		for ; h+4 <= len(q)/hd; h += 4 {
 			dotF16Rows4HAVX2(&q[h*hd], hd, bptr(k), stride, hd, m, &out[h*os], os)
 		}
 	}
-	for ; h < g; h++ {
-		dotF16Rows(q[h*hd:(h+1)*hd], k, stride, out[h*os:h*os+m])
-	}
+	return h
 }
 
-// axpyF16RowsG is AxpyF16RowsG without the checks, four heads at a time.
-func axpyF16RowsG(acc []float32, hd int, w []float32, ws, m int, v []byte, stride int) {
-	g := len(acc) / hd
+// axpyF16Rows4H is dotF16Rows4H for axpyF16Rows4HAVX2.
+func axpyF16Rows4H(acc []float32, hd int, w []float32, ws, m int, v []byte, stride int) int {
 	h := 0
 	if useAVX2 && hd >= 16 && hd%16 == 0 {
-		for ; h+4 <= g; h += 4 {
+		for ; h+4 <= len(acc)/hd; h += 4 {
 			axpyF16Rows4HAVX2(&acc[h*hd], hd, &w[h*ws], ws, bptr(v), stride, hd, m)
 		}
 	}
-	for ; h < g; h++ {
-		axpyF16Rows(acc[h*hd:(h+1)*hd], w[h*ws:h*ws+m], v, stride)
-	}
+	return h
 }
 
 // scaleMaxAVX2 scales n8 (a multiple of 8) scores and returns their max.

@@ -84,6 +84,21 @@ func scaleMaxRef(s []float32, scale float32) float32 {
 	return mx
 }
 
+// dotF16RowsG is DotF16RowsG without the checks: four heads at a time where there is a kernel
+// for it, the rest one by one.
+func dotF16RowsG(q []float32, hd int, k []byte, stride, m int, out []float32, os int) {
+	for h := dotF16Rows4H(q, hd, k, stride, m, out, os); h < len(q)/hd; h++ {
+		dotF16Rows(q[h*hd:(h+1)*hd], k, stride, out[h*os:h*os+m])
+	}
+}
+
+// axpyF16RowsG is AxpyF16RowsG without the checks, as dotF16RowsG.
+func axpyF16RowsG(acc []float32, hd int, w []float32, ws, m int, v []byte, stride int) {
+	for h := axpyF16Rows4H(acc, hd, w, ws, m, v, stride); h < len(acc)/hd; h++ {
+		axpyF16Rows(acc[h*hd:(h+1)*hd], w[h*ws:h*ws+m], v, stride)
+	}
+}
+
 // checkGroup returns G = nq/hd after checking that nq is a multiple of hd and that G rows of m
 // values at stride s fit in n.
 func checkGroup(name string, nq, hd, m, n, s int) int {
