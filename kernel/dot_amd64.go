@@ -167,49 +167,26 @@ func dotRowsQ4_0(n int, w []byte, wstride int, x []byte, out []float32) {
 //go:noescape
 func dotQ8_0x4x2AVX2(w *byte, ws int, x *byte, xs int, nb int, out *float32, os int)
 
-//go:noescape
-func dotQ8_0x4x2VNNI(w *byte, ws int, x *byte, xs int, nb int, out *float32, os int)
-
-//go:noescape
-func dotQ8_0x4x4VNNI(w *byte, ws int, x *byte, xs int, nb int, out *float32, os int)
-
-// useVNNI selects the VNNI tile kernels (same results as AVX2) when the CPU has AVX512-VNNI
-// for 256-bit vectors
-// (VPBROADCASTW to the upper registers needs AVX512BW too).
+// useVNNI selects the AVX512-VNNI kernels: the packed ones (packed*.go) and the VNNI loop of
+// the four-row Q4_0 kernel (same results as AVX2). VPBROADCASTW to the upper registers needs
+// AVX512BW too.
 var useVNNI = useAVX2 && cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512BW
 
-//go:noescape
-func dotQ4_0x4x4VNNI(w *byte, ws int, x *byte, xs int, nb int, out *float32, os int)
-
-// dotTileQ4_0 is dotTile for Q4_0: with VNNI four weight rows × four activation rows at a time
-// (dottile_amd64.s), otherwise and on the remaining columns the four-row kernel per column;
-// single dots on the last rows. Lengths as dotTileQ8_0.
+// dotTileQ4_0 is dotTile for Q4_0 on unpacked weights: the four-row kernel per column, single
+// dots on the last rows. Lengths as dotTileQ8_0.
 func dotTileQ4_0(n int, w []byte, wstride int, x []byte, xstride, rows, cols int, out []float32, ostride int) {
 	if !useAVX2 || n < 32 {
 		dotTile(dotQ4_0, n, w, wstride, x, xstride, rows, cols, out, ostride)
 		return
 	}
-	c := 0
-	for ; useVNNI && c+4 <= cols; c += 4 {
-		xc := x[c*xstride:]
-		o := out[c*ostride : (c+3)*ostride+rows]
-		r := 0
-		for ; r+4 <= rows; r += 4 {
-			dotQ4_0x4x4VNNI(&w[r*wstride], wstride, &xc[0], xstride, n/32, &o[r], ostride)
-		}
-		for ; r < rows; r++ {
-			for j := 0; j < 4; j++ {
-				o[j*ostride+r] = dotQ4_0(n, w[r*wstride:], xc[j*xstride:])
-			}
-		}
-	}
-	for ; c < cols; c++ {
+	for c := 0; c < cols; c++ {
 		rows4(dotQ4_0x4AVX2, dotQ4_0, 32, n, w, wstride, x[c*xstride:], out[c*ostride:c*ostride+rows])
 	}
 }
 
-// dotTileQ8_0 is dotTile for Q8_0 (see there): four weight rows × two activation rows at a time
-// (dottile_amd64.s; with VNNI four × four, then four × two), the four-row kernel on a last odd column, single dots on the last rows.
+// dotTileQ8_0 is dotTile for Q8_0 on unpacked weights (see there): four weight rows × two
+// activation rows at a time (dottile_amd64.s), the four-row kernel on a last odd column, single
+// dots on the last rows.
 // Callers have checked the lengths of w and x; out is checked here because the assembly writes
 // it.
 func dotTileQ8_0(n int, w []byte, wstride int, x []byte, xstride, rows, cols int, out []float32, ostride int) {
@@ -217,30 +194,13 @@ func dotTileQ8_0(n int, w []byte, wstride int, x []byte, xstride, rows, cols int
 		dotTile(dotQ8_0, n, w, wstride, x, xstride, rows, cols, out, ostride)
 		return
 	}
-	k42 := dotQ8_0x4x2AVX2
-	if useVNNI {
-		k42 = dotQ8_0x4x2VNNI
-	}
 	c := 0
-	for ; useVNNI && c+4 <= cols; c += 4 {
-		xc := x[c*xstride:]
-		o := out[c*ostride : (c+3)*ostride+rows]
-		r := 0
-		for ; r+4 <= rows; r += 4 {
-			dotQ8_0x4x4VNNI(&w[r*wstride], wstride, &xc[0], xstride, n/32, &o[r], ostride)
-		}
-		for ; r < rows; r++ {
-			for j := 0; j < 4; j++ {
-				o[j*ostride+r] = dotQ8_0(n, w[r*wstride:], xc[j*xstride:])
-			}
-		}
-	}
 	for ; c+2 <= cols; c += 2 {
 		xc := x[c*xstride:]
 		o := out[c*ostride : (c+1)*ostride+rows]
 		r := 0
 		for ; r+4 <= rows; r += 4 {
-			k42(&w[r*wstride], wstride, &xc[0], xstride, n/32, &o[r], ostride)
+			dotQ8_0x4x2AVX2(&w[r*wstride], wstride, &xc[0], xstride, n/32, &o[r], ostride)
 		}
 		for ; r < rows; r++ {
 			o[r] = dotQ8_0(n, w[r*wstride:], xc)

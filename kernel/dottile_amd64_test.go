@@ -9,16 +9,6 @@ import (
 	"testing"
 )
 
-// TestDotTileAVX2 runs the tile checks with the AVX2 kernels on a CPU that would pick VNNI.
-func TestDotTileAVX2(t *testing.T) {
-	if !useVNNI {
-		t.Skip("no AVX512-VNNI: TestDotTileMatchesSingle already ran the AVX2 kernels")
-	}
-	useVNNI = false
-	defer func(v bool) { useVNNI = v }(useVNNI)
-	checkDotTiles(t)
-}
-
 // BenchmarkTileQ8_0 times the tile kernels alone on one thread (K=2048, a 16-row weight tile
 // against 48 activation rows, all in cache); MB/s counts weight bytes times activation rows,
 // so the kernels compare per output.
@@ -56,12 +46,4 @@ func BenchmarkTileQ8_0(b *testing.B) {
 	run("4x2", 2, func(c, r int) {
 		dotQ8_0x4x2AVX2(&m.Data[r*m.RowBytes], m.RowBytes, &x[c*rb], rb, nb, &out[c*rows+r], rows)
 	})
-	if useVNNI {
-		run("4x4vnni", 4, func(c, r int) {
-			dotQ8_0x4x4VNNI(&m.Data[r*m.RowBytes], m.RowBytes, &x[c*rb], rb, nb, &out[c*rows+r], rows)
-		})
-		run("4x2vnni", 2, func(c, r int) {
-			dotQ8_0x4x2VNNI(&m.Data[r*m.RowBytes], m.RowBytes, &x[c*rb], rb, nb, &out[c*rows+r], rows)
-		})
-	}
 }

@@ -7,12 +7,12 @@ import (
 	"testing"
 )
 
-// TestDotTileMatchesSingle checks the batched-matmul tiles of Q8_0 and Q4_0 (four weight
-// rows × four or two activation rows in assembly, plus odd-column and odd-row tails) against the
-// pure-Go reference dot, bit for bit, for every rows 1..9 × cols 1..9 and block counts 1..17, with unaligned, padded rows
-// of arbitrary weight bytes (−128 quants, Inf/NaN scales included) and some extreme scales, and
-// checks that no output outside the tile is written. On amd64 it runs the AVX512-VNNI variant
-// when the CPU has it; TestDotTileAVX2 repeats it with plain AVX2.
+// TestDotTileMatchesSingle checks the batched-matmul tiles of unpacked Q8_0 and Q4_0 (four
+// weight rows × two activation rows in assembly for Q8_0, the four-row kernel per column for
+// Q4_0, plus odd-column and odd-row tails) against the pure-Go reference dot, bit for bit, for
+// every rows 1..9 × cols 1..9 and block counts 1..17, with unaligned, padded rows of arbitrary
+// weight bytes (−128 quants, Inf/NaN scales included) and some extreme scales, and checks that
+// no output outside the tile is written.
 func TestDotTileMatchesSingle(t *testing.T) { checkDotTiles(t) }
 
 type tileFunc func(n int, w []byte, wstride int, x []byte, xstride, rows, cols int, out []float32, ostride int)

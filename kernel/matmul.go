@@ -306,10 +306,9 @@ func (t *matmulTask) runOp(op *MatMulOp, lo, hi int) {
 		return
 	}
 	if tk := tileKernel(m.Type); tk != nil && t.nx >= 2 && t.kind == actQ8_0 {
-		// Batched (prefill, several decode streams): within a tile of weight rows that stays in
-		// L1, the tile kernel takes the activation rows several (four or two) at a time against
-		// four weight rows, so each weight block is unpacked once per group of activation rows
-		// and each activation block once per four weight rows.
+		// Batched, unpacked weights (no VNNI, or rows not a multiple of 8): within a tile of
+		// weight rows that stays in L1, the tile kernel takes the activation rows two at a time
+		// (Q8_0) or one at a time (Q4_0) against four weight rows.
 		tile := max(4, (tileBytes/m.RowBytes)&^3)
 		for i0 := lo; i0 < hi; i0 += tile {
 			i1 := min(i0+tile, hi)
