@@ -31,9 +31,14 @@ type block struct {
 	hash     uint64  // chain hash, valid when hashed
 	hashed   bool    // registered in Manager.index (full blocks only)
 	computed bool    // all its positions' K/V have been written (by owner)
+	filled   int     // leading positions whose K/V is written and committed (BlockSize once computed)
 	owner    int     // sequence that computes it while !computed, or noOwner
 	parent   int     // previous block of the hash chain (noBlock for the first), checked on lookup
-	tokens   []int32 // the block's token ids when hashed, checked on lookup
+	tokens   []int32 // the block's token ids when hashed or a child entry, checked on lookup
+	child    bool    // in the list of Manager.children[childKey]
+	childKey uint64  // chainHash(parent's chain hash, first token)
+	sibPrev  int     // links of the children list (newest first)
+	sibNext  int
 	list     listKind
 	prev     int // cached-LRU links
 	next     int
@@ -63,6 +68,13 @@ type seqTable struct {
 // owner releases an uncomputed block that others still hold (abort, preemption), the block is
 // orphaned and the first holder that reaches it claims it and computes it; no one waits forever.
 //
+// Partial blocks: the committed leading positions of a block are also indexed under its
+// parent's chain hash and its first token, so a prompt that shares only part of a block (a
+// repeated prompt whose last block is partial, a prompt that stops inside a cached block) gets
+// those positions copied into a block of its own at Admit (copy-on-write; the copy is done by
+// the storage through the function Paged installs). The last, partly filled block of a
+// released sequence stays cached for that purpose, evictable like any cached block.
+//
 // Lookups verify the block's parent and token ids, so a hash collision never yields a wrong hit.
 // Not safe for concurrent use: the engine goroutine owns it.
 type Manager struct {
@@ -73,7 +85,9 @@ type Manager struct {
 	lruTail   int
 	nCached   int
 	index     map[uint64]int
+	children  map[uint64]int // childKey → newest of the blocks whose leading positions can be copied
 	tables    map[int]*seqTable
+	copyFn    func(src, dst, n int)
 }
 
 // NewManager returns a manager of numBlocks blocks of blockSize token positions each, all free.
@@ -91,15 +105,21 @@ func NewManager(numBlocks, blockSize int) (*Manager, error) {
 		lruHead:   noBlock,
 		lruTail:   noBlock,
 		index:     make(map[uint64]int),
+		children:  make(map[uint64]int),
 		tables:    make(map[int]*seqTable),
 	}
 	for i := range m.blocks {
-		m.blocks[i] = block{owner: noOwner, parent: noBlock, list: inFree, prev: noBlock, next: noBlock}
+		m.blocks[i] = block{owner: noOwner, parent: noBlock, list: inFree, prev: noBlock, next: noBlock, sibPrev: noBlock, sibNext: noBlock}
 		// Stack order: block 0 is handed out first.
 		m.free[numBlocks-1-i] = i
 	}
 	return m, nil
 }
+
+// SetCopier installs the function that copies the K/V of positions 0 … n-1 of block src into
+// block dst, called by Admit for a partial-block hit (Paged installs its own; without one the
+// manager keeps the bookkeeping only, as for a scheduler test with no storage).
+func (m *Manager) SetCopier(copyRows func(src, dst, n int)) { m.copyFn = copyRows }
 
 // BlockSize is the number of token positions per block.
 func (m *Manager) BlockSize() int { return m.blockSize }
@@ -194,11 +214,54 @@ func (m *Manager) lookup(tokens []int32, limit int, hits []int) []int {
 	return hits
 }
 
-// CachedPrefix returns how many leading tokens of tokens a new sequence would find in the
-// prefix cache (computed or in flight), in whole blocks, never including the last token.
+// CachedPrefix returns how many leading tokens of tokens a new sequence would not compute
+// (Admit's shared count): whole blocks found in the prefix cache, computed or in flight, plus
+// the leading positions of one more block that can be copied; never the last token.
 func (m *Manager) CachedPrefix(tokens []int32) int {
+	if len(tokens) == 0 {
+		return 0
+	}
 	var buf [64]int
-	return len(m.lookup(tokens, len(tokens)-1, buf[:0])) * m.blockSize
+	hits := m.lookup(tokens, len(tokens)-1, buf[:0])
+	_, j := m.partialHit(tokens, hits, len(tokens)-1)
+	return len(hits)*m.blockSize + j
+}
+
+// partialHit finds a block that can seed the block after the chain of hits: a child of the
+// last hit (or a first block) whose committed leading positions hold the K/V of
+// tokens[h·bs : h·bs+j], h = len(hits), with h·bs+j ≤ limit and j ≥ 1 as large as any
+// candidate offers (the newest on a tie). It returns noBlock, 0 when there is none. The
+// candidates are the blocks registered under the parent's chain hash and the first token.
+func (m *Manager) partialHit(tokens []int32, hits []int, limit int) (src, j int) {
+	bs := m.blockSize
+	start := len(hits) * bs
+	if limit-start <= 0 {
+		return noBlock, 0
+	}
+	rest := tokens[start:min(limit, start+bs)]
+	var ph uint64
+	parent := noBlock
+	if len(hits) > 0 {
+		parent = hits[len(hits)-1]
+		ph = m.blocks[parent].hash
+	}
+	src = noBlock
+	id, ok := m.children[chainHash(ph, rest[:1])]
+	for ; ok && id != noBlock; id = m.blocks[id].sibNext {
+		b := &m.blocks[id]
+		if b.parent != parent {
+			continue // a stale entry (its parent block was reused) or a collision
+		}
+		have := b.tokens[:min(len(b.tokens), b.filled)]
+		n := 0
+		for n < len(rest) && n < len(have) && have[n] == rest[n] {
+			n++
+		}
+		if n > j {
+			src, j = id, n
+		}
+	}
+	return src, j
 }
 
 // Admit gives seq a block table covering all of tokens (the sequence's known tokens: prompt,
@@ -206,8 +269,13 @@ func (m *Manager) CachedPrefix(tokens []int32) int {
 // blocks lying within tokens[:len(tokens)-1] that the prefix cache holds — computed or still
 // in flight — is shared (its blocks' reference counts go up); the rest are allocated, owned by
 // seq, and their full blocks are registered in the prefix cache at once (in flight) so that
-// later sequences can attach to them. The last token is never a hit, so that its logits are
-// always computed. It returns the number of shared token positions (a multiple of BlockSize).
+// later sequences can attach to them. Beyond the shared blocks, the leading positions of the
+// next block are copied (copy-on-write: the source is never written by seq) from a block that
+// holds them — a partly filled last block of an earlier or running sequence, or a full block
+// whose tokens this prompt shares only in part — so a repeated prompt computes its last token
+// alone (token-granular reuse, as SGLang's radix cache). The last token is never a hit, so that
+// its logits are always computed. It returns the number of token positions seq does not
+// compute (shared plus copied).
 //
 // Errors: seq already has a table; tokens is empty; ErrNoSpace (wrapped) when the blocks are not
 // available. On error nothing changes.
@@ -230,6 +298,7 @@ func (m *Manager) Admit(seq int, tokens []int32) (shared int, err error) {
 	if newBlocks := need - len(hits); newBlocks > m.Available()-evictable {
 		return 0, fmt.Errorf("%w: sequence %d needs %d new blocks, %d available", ErrNoSpace, seq, newBlocks, m.Available()-evictable)
 	}
+	src, j := m.partialHit(tokens, hits, n-1)
 	t := &seqTable{blocks: make([]int, 0, need+1), hashes: make([]uint64, 0, need)}
 	for _, id := range hits {
 		m.ref(id)
@@ -241,7 +310,16 @@ func (m *Manager) Admit(seq int, tokens []int32) (shared int, err error) {
 		t.blocks = append(t.blocks, m.alloc(seq))
 	}
 	m.hashFull(t, tokens, n)
-	return len(hits) * m.blockSize, nil
+	if j > 0 {
+		// No K/V is written between here and the copy, so src still holds its positions even
+		// if an allocation above evicted it (or handed it to seq as dst itself).
+		dst := t.blocks[len(hits)]
+		if m.copyFn != nil && dst != src {
+			m.copyFn(src, dst, j)
+		}
+		m.fill(t, len(hits), j, tokens)
+	}
+	return len(hits)*m.blockSize + j, nil
 }
 
 // hashFull computes the chain hashes of t's full blocks within tokens[:n] not yet hashed and
@@ -298,7 +376,8 @@ func (m *Manager) Grow(seq, n int) error {
 
 // Skip returns the position from which seq must compute, given that it has computed (or
 // skipped) positions 0 … c-1: it advances c over whole blocks of seq's table that are already
-// computed (by the sequence that shared them), never beyond limit.
+// computed (by the sequence that shared them), then over the positions Admit copied into the
+// next block, never beyond limit.
 func (m *Manager) Skip(seq, c, limit int) int {
 	t := m.tables[seq]
 	if t == nil {
@@ -307,6 +386,12 @@ func (m *Manager) Skip(seq, c, limit int) int {
 	bs := m.blockSize
 	for c%bs == 0 && c/bs < len(t.blocks) && c+bs <= limit && m.blocks[t.blocks[c/bs]].computed {
 		c += bs
+	}
+	// A block of seq's own whose leading positions Admit copied in.
+	if c%bs == 0 && c/bs < len(t.blocks) {
+		if b := &m.blocks[t.blocks[c/bs]]; b.owner == seq && !b.computed && b.filled > 0 {
+			c += max(0, min(b.filled, limit-c))
+		}
 	}
 	return c
 }
@@ -340,21 +425,60 @@ func (m *Manager) Claim(seq, c, want int) int {
 }
 
 // Commit records that seq has computed positions 0 … c-1 whose tokens are tokens[:c]: blocks
-// seq owns that lie wholly below c become computed (readable by the sequences sharing them), and
-// full blocks not yet in the prefix cache (those filled by decoding) are registered.
+// seq owns that lie wholly below c become computed (readable by the sequences sharing them),
+// full blocks not yet in the prefix cache (those filled by decoding) are registered, and the
+// committed positions of seq's blocks are offered as copy sources for later prompts that share
+// only part of a block.
 func (m *Manager) Commit(seq int, tokens []int32, c int) {
 	t := m.tables[seq]
 	if t == nil {
 		return
 	}
+	c = min(c, len(tokens))
+	m.hashFull(t, tokens, c)
 	bs := m.blockSize
-	for i := 0; i < len(t.blocks) && (i+1)*bs <= c; i++ {
+	for i := 0; i < len(t.blocks) && i*bs < c; i++ {
 		b := &m.blocks[t.blocks[i]]
-		if !b.computed && b.owner == seq {
+		if b.computed || b.owner != seq {
+			continue
+		}
+		f := min(bs, c-i*bs)
+		if f == bs {
 			b.computed = true
 		}
+		m.fill(t, i, f, tokens)
 	}
-	m.hashFull(t, tokens, min(c, len(tokens)))
+}
+
+// fill records that the first f positions of block i of seq's table t hold the K/V of
+// tokens[i·bs : i·bs+f] and registers the block as a copy source under its parent's chain hash
+// and its first token.
+func (m *Manager) fill(t *seqTable, i, f int, tokens []int32) {
+	bs := m.blockSize
+	id := t.blocks[i]
+	b := &m.blocks[id]
+	b.filled = f
+	var ph uint64
+	parent := noBlock
+	if i > 0 {
+		ph, parent = t.hashes[i-1], t.blocks[i-1]
+	}
+	if !b.hashed {
+		b.tokens = append(b.tokens[:0], tokens[i*bs:i*bs+f]...)
+		b.parent = parent
+	}
+	key := chainHash(ph, tokens[i*bs:i*bs+1])
+	if b.child && b.childKey == key {
+		return
+	}
+	m.unchild(id)
+	b.child, b.childKey = true, key
+	b.sibPrev, b.sibNext = noBlock, noBlock
+	if head, ok := m.children[key]; ok {
+		b.sibNext = head
+		m.blocks[head].sibPrev = id
+	}
+	m.children[key] = id
 }
 
 // Release drops seq's block table. Blocks no other table holds become cached (if computed and
@@ -384,12 +508,17 @@ func (m *Manager) Release(seq int) {
 			continue
 		}
 		m.unhash(id)
-		b.computed = false
+		if b.child && b.filled > 0 {
+			m.lruPush(id) // a partial entry: kept only as a copy source
+			continue
+		}
+		m.reset(id)
 		b.list = inFree
 		m.free = append(m.free, id)
 	}
 }
 
+// unhash takes block id out of the prefix cache's full-block index.
 func (m *Manager) unhash(id int) {
 	b := &m.blocks[id]
 	if !b.hashed {
@@ -399,6 +528,41 @@ func (m *Manager) unhash(id int) {
 		delete(m.index, b.hash)
 	}
 	b.hashed = false
+}
+
+// unchild takes block id out of the copy-source index. A cached partial entry, which is kept
+// for nothing else, goes to the free list.
+func (m *Manager) unchild(id int) {
+	b := &m.blocks[id]
+	if !b.child {
+		return
+	}
+	if b.sibPrev != noBlock {
+		m.blocks[b.sibPrev].sibNext = b.sibNext
+	} else if b.sibNext != noBlock {
+		m.children[b.childKey] = b.sibNext
+	} else {
+		delete(m.children, b.childKey)
+	}
+	if b.sibNext != noBlock {
+		m.blocks[b.sibNext].sibPrev = b.sibPrev
+	}
+	b.sibPrev, b.sibNext = noBlock, noBlock
+	b.child = false
+	if b.list == inCached && !b.hashed {
+		m.lruRemove(id)
+		m.reset(id)
+		b.list = inFree
+		m.free = append(m.free, id)
+	}
+}
+
+// reset clears everything block id knows about its contents.
+func (m *Manager) reset(id int) {
+	m.unhash(id)
+	m.unchild(id)
+	b := &m.blocks[id]
+	b.computed, b.filled = false, 0
 	b.parent = noBlock
 	b.tokens = b.tokens[:0]
 }
@@ -423,12 +587,12 @@ func (m *Manager) alloc(seq int) int {
 	} else {
 		id = m.lruHead
 		m.lruRemove(id)
-		m.unhash(id)
+		m.reset(id)
 	}
 	b := &m.blocks[id]
 	b.list = inNone
 	b.ref = 1
-	b.computed = false
+	b.computed, b.filled = false, 0
 	b.owner = seq
 	return id
 }
@@ -466,7 +630,8 @@ func (m *Manager) lruRemove(id int) {
 // Check verifies the manager's invariants and returns the first violation found: every block is
 // in exactly one state; free + cached + used = total; each reference count equals the number of
 // tables holding the block; no table holds a block twice; cached blocks are computed and in the
-// prefix cache; the prefix cache points at registered blocks; an uncomputed shared block's
+// prefix cache, or partial copy sources; both indexes point at blocks that carry their keys;
+// a computed block is filled; an uncomputed shared block's
 // owner holds it (or it is orphaned). It is for tests and costs O(blocks + table entries).
 func (m *Manager) Check() error {
 	refs := make([]int, len(m.blocks))
@@ -505,7 +670,7 @@ func (m *Manager) Check() error {
 	if nc != m.nCached {
 		return fmt.Errorf("kvcache: cached list holds %d blocks, count says %d", nc, m.nCached)
 	}
-	used := 0
+	used, nChild := 0, 0
 	for id := range m.blocks {
 		b := &m.blocks[id]
 		if b.ref != refs[id] {
@@ -524,11 +689,11 @@ func (m *Manager) Check() error {
 				}
 			}
 		case b.list == inCached:
-			if !b.computed || !b.hashed {
-				return fmt.Errorf("kvcache: cached block %d is not computed and registered", id)
+			if !(b.computed && b.hashed) && !(b.child && b.filled > 0) {
+				return fmt.Errorf("kvcache: cached block %d is neither a computed registered block nor a partial copy source", id)
 			}
 		case b.list == inFree:
-			if !inFreeList[id] || b.hashed {
+			if !inFreeList[id] || b.hashed || b.child || b.filled != 0 {
 				return fmt.Errorf("kvcache: free block %d is missing from the free list or still registered", id)
 			}
 		default:
@@ -537,6 +702,26 @@ func (m *Manager) Check() error {
 		if b.hashed && m.index[b.hash] != id {
 			return fmt.Errorf("kvcache: block %d is marked registered but the prefix cache does not point at it", id)
 		}
+		if b.child {
+			nChild++
+		}
+		if b.filled < 0 || b.filled > m.blockSize || b.computed && b.filled != m.blockSize {
+			return fmt.Errorf("kvcache: block %d has %d filled positions (computed %v, block size %d)", id, b.filled, b.computed, m.blockSize)
+		}
+	}
+	listed := 0
+	for k, id := range m.children {
+		for prev := noBlock; id != noBlock; prev, id = id, m.blocks[id].sibNext {
+			if b := &m.blocks[id]; !b.child || b.childKey != k || b.sibPrev != prev {
+				return fmt.Errorf("kvcache: copy-source list %#x is broken at block %d", k, id)
+			}
+			if listed++; listed > len(m.blocks) {
+				return errors.New("kvcache: copy-source lists have a cycle")
+			}
+		}
+	}
+	if listed != nChild {
+		return fmt.Errorf("kvcache: %d blocks are marked copy sources, the lists hold %d", nChild, listed)
 	}
 	for h, id := range m.index {
 		if b := &m.blocks[id]; !b.hashed || b.hash != h {

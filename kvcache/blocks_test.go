@@ -61,23 +61,25 @@ func TestManagerAdmitReleaseHit(t *testing.T) {
 		t.Fatalf("skip after block 1 computed: %d", c)
 	}
 	mustCheck(t, m)
-	// Release seq 1: blocks 0,1 stay with seq 2, its partial block 2 is free.
+	// Release seq 1: blocks 0,1 stay with seq 2, its partial block 2 (2 positions) stays cached
+	// as a copy source.
 	m.Release(1)
-	if m.NumUsed() != 3 || m.NumFree() != 3 || m.NumCached() != 0 {
+	if m.NumUsed() != 3 || m.NumFree() != 2 || m.NumCached() != 1 {
 		t.Fatalf("after release: used %d free %d cached %d", m.NumUsed(), m.NumFree(), m.NumCached())
 	}
 	m.Commit(2, b, 11)
 	m.Release(2)
-	// Blocks 0 and 1 are cached; seq 2's third block was partial.
-	if m.NumCached() != 2 || m.NumFree() != 4 {
+	// Blocks 0 and 1 are cached, and the partial last blocks of both sequences.
+	if m.NumCached() != 4 || m.NumFree() != 2 {
 		t.Fatalf("cached %d free %d", m.NumCached(), m.NumFree())
 	}
 	mustCheck(t, m)
 	if got := m.CachedPrefix(append(seqTokens(100, 8), 1)); got != 8 {
 		t.Fatalf("cached prefix %d", got)
 	}
-	// The last token is never a hit: a prompt of exactly 8 cached tokens shares one block.
-	if got := m.CachedPrefix(seqTokens(100, 8)); got != 4 {
+	// The last token is never a hit: a prompt of exactly 8 cached tokens shares one block and
+	// copies 3 positions of the second.
+	if got := m.CachedPrefix(seqTokens(100, 8)); got != 7 {
 		t.Fatalf("cached prefix of a fully cached prompt: %d", got)
 	}
 	// A different first block breaks the chain even if the second block's tokens match.
@@ -155,7 +157,8 @@ func TestManagerOrphanClaim(t *testing.T) {
 	mustCheck(t, m)
 	m.Commit(3, a, 5)
 	m.Release(3)
-	if m.NumCached() != 2 || m.NumUsed() != 0 {
+	// Blocks 0 and 1, and the last block (1 position) as a copy source.
+	if m.NumCached() != 3 || m.NumUsed() != 0 {
 		t.Fatalf("cached %d used %d", m.NumCached(), m.NumUsed())
 	}
 	mustCheck(t, m)
@@ -179,4 +182,103 @@ func TestNewManagerErrors(t *testing.T) {
 	if err := m.Grow(9, 1); err == nil {
 		t.Fatal("grow of unknown sequence accepted")
 	}
+}
+
+// copyLog records the copies a Manager asks its storage for.
+type copyLog [][3]int
+
+func (c *copyLog) copier() func(src, dst, n int) {
+	return func(src, dst, n int) { *c = append(*c, [3]int{src, dst, n}) }
+}
+
+func TestManagerPartialBlockCopy(t *testing.T) {
+	m, _ := NewManager(16, 4)
+	var log copyLog
+	m.SetCopier(log.copier())
+	// admit admits seq and checks that it does not compute wantShared positions, of which n
+	// are copied from block src into the block after the shared ones (src < 0: no copy).
+	admit := func(seq int, toks []int32, wantShared, src, n int) {
+		t.Helper()
+		log = log[:0]
+		shared, err := m.Admit(seq, toks)
+		if err != nil || shared != wantShared {
+			t.Fatalf("admit %d: shared %d, %v; want %d", seq, shared, err, wantShared)
+		}
+		var wantCopy copyLog
+		if src >= 0 {
+			wantCopy = copyLog{{src, m.Table(seq)[wantShared/4], n}}
+		}
+		if !slices.Equal(log, wantCopy) {
+			t.Fatalf("admit %d: copies %v, want %v", seq, log, wantCopy)
+		}
+		if c := m.Skip(seq, 0, len(toks)-1); c != wantShared {
+			t.Fatalf("admit %d: skip to %d, want %d", seq, c, wantShared)
+		}
+		mustCheck(t, m)
+	}
+
+	// A finished sequence's partial last block seeds a repeat of its prompt: only the last
+	// token is left to compute.
+	a := seqTokens(0, 10)
+	admit(1, a, 0, -1, 0)
+	m.Commit(1, a, 10)
+	last := m.Table(1)[2]
+	m.Release(1)
+	admit(2, a, 9, last, 1)
+	if got := m.Claim(2, 9, 1); got != 1 {
+		t.Fatalf("claim of the last token: %d", got)
+	}
+	m.Commit(2, a, 10)
+
+	// A prompt that stops inside a cached full block copies the positions it shares.
+	b := append(seqTokens(0, 7), 99)
+	admit(3, b, 7, m.Table(2)[1], 3)
+
+	// A running sequence's committed positions are a source too; its uncommitted ones are not.
+	c := seqTokens(200, 6)
+	admit(4, c, 0, -1, 0)
+	m.Commit(4, c, 6)
+	admit(5, append(slices.Clone(c), 7), 6, m.Table(4)[1], 2)
+	d := seqTokens(300, 10)
+	admit(6, d, 0, -1, 0)
+	// Seq 7 shares seq 6's two in-flight blocks (it may not skip them yet); nothing to copy.
+	if shared, err := m.Admit(7, append(slices.Clone(d), 1)); err != nil || shared != 8 || m.Skip(7, 0, 10) != 0 {
+		t.Fatalf("admit 7: shared %d, %v, skip %d", shared, err, m.Skip(7, 0, 10))
+	}
+
+	// Among the sources under one key the longest match wins, not the fullest block.
+	m.Commit(6, d, 9) // seq 6's third block holds 1 position
+	admit(8, append(seqTokens(300, 9), 5, 5), 9, m.Table(6)[2], 1)
+	m.Commit(6, d, 10)                               // 2 positions: 308 309
+	m.Commit(8, append(seqTokens(300, 9), 5, 5), 11) // 3 positions: 308 5 5
+	admit(9, append(seqTokens(300, 10), 4), 10, m.Table(6)[2], 2)
+	admit(10, append(seqTokens(300, 9), 5, 5, 1), 11, m.Table(8)[2], 3)
+
+	for _, s := range []int{2, 3, 4, 5, 6, 7, 8, 9, 10} {
+		m.Release(s)
+		mustCheck(t, m)
+	}
+}
+
+func TestManagerPartialCopyFromEvictedSource(t *testing.T) {
+	// Two blocks: the repeat of a 6-token prompt evicts the partial source block to get its own
+	// second block, and gets that very block: nothing to copy, its position is still there.
+	m, _ := NewManager(2, 4)
+	var log copyLog
+	m.SetCopier(log.copier())
+	a := seqTokens(0, 6)
+	m.Admit(1, a)
+	m.Commit(1, a, 6)
+	m.Release(1)
+	if m.NumCached() != 2 {
+		t.Fatalf("cached %d", m.NumCached())
+	}
+	shared, err := m.Admit(2, a)
+	if err != nil || shared != 5 || len(log) != 0 || !slices.Equal(m.Table(2), []int{0, 1}) {
+		t.Fatalf("shared %d, %v, copies %v, table %v", shared, err, log, m.Table(2))
+	}
+	if c := m.Skip(2, 0, 5); c != 5 {
+		t.Fatalf("skip %d", c)
+	}
+	mustCheck(t, m)
 }

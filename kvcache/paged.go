@@ -106,7 +106,7 @@ func NewPaged(cfg PagedConfig) (*Paged, error) {
 	}
 	rowElems := cfg.NHeadKV * cfg.HeadDim
 	rowBytes, _ := cfg.Type.RowSize(int64(rowElems))
-	return &Paged{
+	p := &Paged{
 		cfg:      cfg,
 		m:        m,
 		data:     residentBytes(n * bb),
@@ -114,7 +114,18 @@ func NewPaged(cfg PagedConfig) (*Paged, error) {
 		rowBytes: int(rowBytes),
 		blkBytes: int(bb),
 		bs:       cfg.BlockSize,
-	}, nil
+	}
+	m.SetCopier(p.copyRows)
+	return p, nil
+}
+
+// copyRows copies the K and V rows of positions 0 … n-1 of block src into block dst, every
+// layer (the Manager's copy-on-write of a partly shared block).
+func (p *Paged) copyRows(src, dst, n int) {
+	for il := 0; il < p.cfg.NLayer; il++ {
+		copy(p.rows(dst, il, false, 0, n), p.rows(src, il, false, 0, n))
+		copy(p.rows(dst, il, true, 0, n), p.rows(src, il, true, 0, n))
+	}
 }
 
 // Blocks returns the block manager (give it to sched.New).

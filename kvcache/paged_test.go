@@ -3,6 +3,7 @@ package kvcache
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/golem-llm/golem/gguf"
@@ -200,5 +201,76 @@ func BenchmarkPagedAttendDecode(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		p.Attend(0, 1, ctx-1, 1, q, out, sh)
+	}
+}
+
+// A prompt that repeats most of a released sequence gets that sequence's K/V copied into its own
+// last block: attention over the copy is bit-identical to attention over the original.
+func TestPagedPartialBlockCopy(t *testing.T) {
+	for _, typ := range []gguf.Type{gguf.TypeF32, gguf.TypeF16, gguf.TypeQ8_0} {
+		t.Run(typ.String(), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(5, uint64(typ)))
+			sh := kernel.AttnShape{NHead: 4, NHeadKV: 2, HeadDim: 32}
+			sh.Scale = float32(1 / math.Sqrt(float64(sh.HeadDim)))
+			cfg := PagedConfig{NLayer: 2, NHeadKV: sh.NHeadKV, HeadDim: sh.HeadDim, BlockSize: 4, Type: typ}
+			bb, _ := cfg.BlockBytes()
+			cfg.Budget = 16 * bb
+			p, err := NewPaged(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := p.Blocks()
+			const total = 23 // 5 full blocks and 3 positions
+			toks := seqTokens(0, total)
+			re := sh.NHeadKV * sh.HeadDim
+			k, v := make([]float32, total*re), make([]float32, total*re)
+			for i := range k {
+				k[i], v[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+			}
+			if _, err := m.Admit(7, toks); err != nil {
+				t.Fatal(err)
+			}
+			for il := 0; il < cfg.NLayer; il++ {
+				p.Store(il, 7, 0, total, k, v)
+			}
+			m.Commit(7, toks, total)
+			q := make([]float32, sh.NHead*sh.HeadDim)
+			for i := range q {
+				q[i] = float32(rng.NormFloat64())
+			}
+			want := make([][]float32, cfg.NLayer)
+			for il := range want {
+				want[il] = make([]float32, len(q))
+				p.Attend(il, 7, total-1, 1, q, want[il], sh)
+			}
+			src := m.Table(7)[5]
+			m.Release(7)
+
+			// The same 23 tokens: 5 blocks shared, 2 positions copied, the last recomputed.
+			shared, err := m.Admit(8, toks)
+			if err != nil || shared != total-1 {
+				t.Fatalf("admit: shared %d, %v", shared, err)
+			}
+			dst := m.Table(8)[5]
+			if dst == src {
+				t.Fatal("the copy went to its own source block")
+			}
+			for il := 0; il < cfg.NLayer; il++ {
+				for _, isV := range []bool{false, true} {
+					if got, w := p.rows(dst, il, isV, 0, 2), p.rows(src, il, isV, 0, 2); !slices.Equal(got, w) {
+						t.Fatalf("layer %d (V %v): copied rows differ", il, isV)
+					}
+				}
+				p.Store(il, 8, total-1, 1, k[(total-1)*re:], v[(total-1)*re:])
+				out := make([]float32, len(q))
+				p.Attend(il, 8, total-1, 1, q, out, sh)
+				if !slices.Equal(out, want[il]) {
+					t.Fatalf("layer %d: attention over the copy differs from the original", il)
+				}
+			}
+			if err := m.Check(); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

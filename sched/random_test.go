@@ -84,6 +84,7 @@ func randomRun(t *testing.T, seed uint64, steps int) {
 	for i := range fk.slots {
 		fk.slots[i] = make([]uint64, bs)
 	}
+	kv.SetCopier(func(src, dst, n int) { copy(fk.slots[dst][:n], fk.slots[src][:n]) })
 	// A few shared system prompts so that prefixes collide, in flight and cached.
 	var prefixes [][]int32
 	for i := 0; i < 3; i++ {

@@ -45,7 +45,9 @@
 //
 // Prefix caching: at admission the longest run of whole blocks of the request's tokens that the
 // prefix cache holds — computed, or in flight in another running request — is shared instead of
-// computed. The last token is never taken from the cache, so its logits are always fresh. A
+// computed, and the leading positions of the next block are copied from a block that holds them
+// (kvcache.Manager.Admit), so a repeated prompt computes only its last token. The last token is
+// never taken from the cache, so its logits are always fresh. A
 // request attached to in-flight blocks waits (scheduled for zero tokens) until their owner has
 // computed them, then prefills only its tail; tails of many such requests are packed into as few
 // steps as the budget allows. If the owner is aborted or preempted first, the next request that
