@@ -58,10 +58,11 @@ type Engine struct {
 	stats    Stats
 
 	// engine-goroutine state
-	reqs    map[int]*request
-	batch   model.Batch
-	results []sched.Result
-	emit    []emitted // token events of the current step, pushed after Update
+	reqs       map[int]*request
+	batch      model.Batch
+	results    []sched.Result
+	smpScratch sample.Scratch
+	emit       []emitted // token events of the current step, pushed after Update
 }
 
 type emitted struct {
@@ -236,7 +237,9 @@ func (e *Engine) Submit(ctx context.Context, r Request) (<-chan Event, error) {
 	}
 	r.Prompt = append([]int32(nil), r.Prompt...)
 	q := &request{r: r, ctx: ctx, out: newEventQueue(), start: time.Now()}
-	q.smp = sample.New(r.Sampling)
+	// Sampling runs on the engine goroutine only, one request after another: one Scratch
+	// for all, so a request's first token does not allocate vocabulary-sized buffers.
+	q.smp = sample.NewShared(r.Sampling, &e.smpScratch)
 	for _, t := range r.Prompt {
 		q.smp.Accept(t)
 	}

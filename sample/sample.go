@@ -117,17 +117,30 @@ type Sampler struct {
 	p       Params
 	rng     mt19937
 	history []int32 // accepted tokens, oldest first (only the window is kept)
+	sc      *Scratch
+}
 
-	// Buffers reused across calls, grown to the vocabulary size once.
+// Scratch is the working memory of Sample and Distribution: buffers grown
+// to the vocabulary size once (about 28 bytes per entry, 3.6 MB for a
+// 128K vocabulary) and reused across calls. Samplers that never run at the
+// same time — the sequences of one engine, sampled one after another — can
+// share one (NewShared), so that a new request's first token does not pay
+// for allocating and faulting in fresh buffers. A Scratch holds no state
+// between calls.
+type Scratch struct {
 	cands  []cand
 	heap   []cand
 	probs  []float64
-	counts []int32
+	counts []int32 // all zero between calls
 }
 
-// New returns a sampler for p. Out-of-range values are normalised as the
-// Params fields document.
-func New(p Params) *Sampler {
+// New returns a sampler for p with its own Scratch. Out-of-range values
+// are normalised as the Params fields document.
+func New(p Params) *Sampler { return NewShared(p, nil) }
+
+// NewShared returns a sampler for p that works in sc (its own Scratch if
+// sc is nil). Samplers sharing sc must not be used concurrently.
+func NewShared(p Params, sc *Scratch) *Sampler {
 	if p.TopK < 0 {
 		p.TopK = 0
 	}
@@ -140,7 +153,10 @@ func New(p Params) *Sampler {
 	if p.RepeatLastN < -1 {
 		p.RepeatLastN = 0
 	}
-	s := &Sampler{p: p}
+	if sc == nil {
+		sc = new(Scratch)
+	}
+	s := &Sampler{p: p, sc: sc}
 	s.rng.seed(p.Seed)
 	return s
 }
@@ -251,13 +267,14 @@ func clean(l float32) float32 {
 // load copies logits into the candidate buffer and applies the penalties.
 func (s *Sampler) load(logits []float32) []cand {
 	n := len(logits)
-	if cap(s.cands) < n {
-		s.cands = make([]cand, n)
-		s.probs = make([]float64, n)
-		s.heap = make([]cand, 0, n)
-		s.counts = make([]int32, n)
+	sc := s.sc
+	if cap(sc.cands) < n {
+		sc.cands = make([]cand, n)
+		sc.probs = make([]float64, n)
+		sc.heap = make([]cand, 0, n)
+		sc.counts = make([]int32, n)
 	}
-	c := s.cands[:n]
+	c := sc.cands[:n]
 	for i, l := range logits {
 		c[i] = cand{logit: clean(l), id: int32(i)}
 	}
@@ -275,7 +292,7 @@ func (s *Sampler) penalize(c []cand) {
 		return
 	}
 	w := s.window()
-	counts := s.counts[:len(c)]
+	counts := s.sc.counts[:len(c)]
 	for _, t := range w {
 		if t >= 0 && int(t) < len(counts) {
 			counts[t]++
@@ -397,11 +414,11 @@ func minP(c []cand, p float32, sorted bool) []cand {
 	return c[:n]
 }
 
-// softmax writes softmax(logit/temp) of c into s.probs, position by
+// softmax writes softmax(logit/temp) of c into the scratch probabilities, position by
 // position, in float64, and returns it. If every logit is -Inf the first
 // candidate gets probability 1, so callers always see a distribution.
 func (s *Sampler) softmax(c []cand, temp float32) []float64 {
-	probs := s.probs[:len(c)]
+	probs := s.sc.probs[:len(c)]
 	t := float64(temp)
 	maxL := math.Inf(-1)
 	for _, x := range c {
@@ -458,7 +475,7 @@ func (s *Sampler) selectTop(c []cand, k int) {
 		slices.SortFunc(c, compareCand)
 		return
 	}
-	h := s.heap[:0]
+	h := s.sc.heap[:0]
 	for _, x := range c {
 		if len(h) < k {
 			h = append(h, x)
@@ -481,7 +498,7 @@ func (s *Sampler) selectTop(c []cand, k int) {
 		}
 	}
 	slices.SortFunc(c[:k], compareCand)
-	s.heap = h[:0]
+	s.sc.heap = h[:0]
 }
 
 // The heap's root is the worst kept candidate (last in the chain's order).

@@ -378,3 +378,33 @@ func TestMinPAboveOneKeepsTheBest(t *testing.T) {
 		t.Errorf("defaults: %v", err)
 	}
 }
+
+// Samplers sharing one Scratch, used in turn, draw exactly what samplers with their own draw
+// (the penalty counts are left zero between calls), and a new one's first call allocates
+// nothing once the Scratch has grown to the vocabulary.
+func TestSharedScratch(t *testing.T) {
+	logits := randomLogits(5000)
+	params := []Params{
+		{Temperature: 0.9, TopK: 50, TopP: 0.9, RepeatPenalty: 1.3, FrequencyPenalty: 0.2, PresencePenalty: 0.1, RepeatLastN: 16, Seed: 1},
+		{Temperature: 0.7, MinP: 0.02, RepeatPenalty: 1.1, RepeatLastN: 64, Seed: 2},
+		{Temperature: 0, RepeatPenalty: 2, RepeatLastN: 8},
+	}
+	var sc Scratch
+	own, shared := make([]*Sampler, len(params)), make([]*Sampler, len(params))
+	for i, p := range params {
+		own[i], shared[i] = New(p), NewShared(p, &sc)
+	}
+	for step := range 60 {
+		for i := range params {
+			a, b := own[i].Sample(logits), shared[i].Sample(logits)
+			if a != b {
+				t.Fatalf("step %d sampler %d: shared scratch drew %d, own %d", step, i, b, a)
+			}
+			own[i].Accept(a)
+			shared[i].Accept(b)
+		}
+	}
+	if a := testing.AllocsPerRun(5, func() { NewShared(params[0], &sc).Sample(logits) }); a > 1 {
+		t.Fatalf("a new sampler on a grown Scratch allocates %v times (want only the Sampler)", a)
+	}
+}
