@@ -12,6 +12,9 @@ const DefaultBlockSize = 16
 // the evictable cached blocks cannot cover the request. Nothing is changed in that case.
 var ErrNoSpace = errors.New("kvcache: not enough free KV blocks")
 
+// maxCandidates bounds the copy sources partialHit compares per admission.
+const maxCandidates = 64
+
 const (
 	noOwner = -1 // an in-flight block whose computing sequence released it (orphaned)
 	noBlock = -1
@@ -33,7 +36,9 @@ type block struct {
 	computed bool    // all its positions' K/V have been written (by owner)
 	filled   int     // leading positions whose K/V is written and committed (BlockSize once computed)
 	owner    int     // sequence that computes it while !computed, or noOwner
+	gen      uint32  // bumped whenever the block forgets its contents (reset)
 	parent   int     // previous block of the hash chain (noBlock for the first), checked on lookup
+	parentGn uint32  // parent's gen when this block was registered: a reused parent is detected
 	tokens   []int32 // the block's token ids when hashed or a child entry, checked on lookup
 	child    bool    // in the list of Manager.children[childKey]
 	childKey uint64  // chainHash(parent's chain hash, first token)
@@ -75,7 +80,8 @@ type seqTable struct {
 // the storage through the function Paged installs). The last, partly filled block of a
 // released sequence stays cached for that purpose, evictable like any cached block.
 //
-// Lookups verify the block's parent and token ids, so a hash collision never yields a wrong hit.
+// Lookups verify each block's token ids and its parent block — the same block, not reused since
+// the child was registered (a generation count) — so a hash collision never yields a wrong hit.
 // Not safe for concurrent use: the engine goroutine owns it.
 type Manager struct {
 	blockSize int
@@ -205,13 +211,27 @@ func (m *Manager) lookup(tokens []int32, limit int, hits []int) []int {
 			break
 		}
 		b := &m.blocks[id]
-		if b.parent != parent || !equalTokens(b.tokens, toks) {
+		if !m.parentIs(b, parent) || !equalTokens(b.tokens, toks) {
 			break // a collision or a stale chain: treat as a miss
 		}
 		hits = append(hits, id)
 		parent = id
 	}
 	return hits
+}
+
+// parentIs reports whether b was registered after block parent (noBlock: as a first block)
+// and parent has not been reused since, so b's K/V were computed after parent's tokens.
+func (m *Manager) parentIs(b *block, parent int) bool {
+	return b.parent == parent && (parent == noBlock || b.parentGn == m.blocks[parent].gen)
+}
+
+// setParent records parent (noBlock for a first block) as b's chain parent.
+func (m *Manager) setParent(b *block, parent int) {
+	b.parent, b.parentGn = parent, 0
+	if parent != noBlock {
+		b.parentGn = m.blocks[parent].gen
+	}
 }
 
 // CachedPrefix returns how many leading tokens of tokens a new sequence would not compute
@@ -231,7 +251,8 @@ func (m *Manager) CachedPrefix(tokens []int32) int {
 // last hit (or a first block) whose committed leading positions hold the K/V of
 // tokens[h·bs : h·bs+j], h = len(hits), with h·bs+j ≤ limit and j ≥ 1 as large as any
 // candidate offers (the newest on a tie). It returns noBlock, 0 when there is none. The
-// candidates are the blocks registered under the parent's chain hash and the first token.
+// candidates are the newest maxCandidates blocks registered under the parent's chain hash and
+// the first token (a popular prefix — every prompt's BOS — has one per sequence).
 func (m *Manager) partialHit(tokens []int32, hits []int, limit int) (src, j int) {
 	bs := m.blockSize
 	start := len(hits) * bs
@@ -247,9 +268,9 @@ func (m *Manager) partialHit(tokens []int32, hits []int, limit int) (src, j int)
 	}
 	src = noBlock
 	id, ok := m.children[chainHash(ph, rest[:1])]
-	for ; ok && id != noBlock; id = m.blocks[id].sibNext {
+	for seen := 0; ok && id != noBlock && seen < maxCandidates; id, seen = m.blocks[id].sibNext, seen+1 {
 		b := &m.blocks[id]
-		if b.parent != parent {
+		if !m.parentIs(b, parent) {
 			continue // a stale entry (its parent block was reused) or a collision
 		}
 		have := b.tokens[:min(len(b.tokens), b.filled)]
@@ -327,17 +348,21 @@ func (m *Manager) Admit(seq int, tokens []int32) (shared int, err error) {
 func (m *Manager) hashFull(t *seqTable, tokens []int32, n int) {
 	bs := m.blockSize
 	for i := len(t.hashes); (i+1)*bs <= n && i < len(t.blocks); i++ {
-		var parent uint64
+		var ph uint64
 		if i > 0 {
-			parent = t.hashes[i-1]
+			ph = t.hashes[i-1]
 		}
 		toks := tokens[i*bs : (i+1)*bs]
-		h := chainHash(parent, toks)
+		h := chainHash(ph, toks)
 		t.hashes = append(t.hashes, h)
 		id := t.blocks[i]
 		b := &m.blocks[id]
 		if b.hashed {
 			continue
+		}
+		parent := noBlock
+		if i > 0 {
+			parent = t.blocks[i-1]
 		}
 		if _, dup := m.index[h]; dup {
 			// The same tokens (or a colliding chain) already have a block: keep that one, this
@@ -345,10 +370,7 @@ func (m *Manager) hashFull(t *seqTable, tokens []int32, n int) {
 			continue
 		}
 		b.hashed, b.hash = true, h
-		b.parent = noBlock
-		if i > 0 {
-			b.parent = t.blocks[i-1]
-		}
+		m.setParent(b, parent)
 		b.tokens = append(b.tokens[:0], toks...)
 		m.index[h] = id
 	}
@@ -442,22 +464,21 @@ func (m *Manager) Commit(seq int, tokens []int32, c int) {
 		if b.computed || b.owner != seq {
 			continue
 		}
-		f := min(bs, c-i*bs)
-		if f == bs {
-			b.computed = true
-		}
-		m.fill(t, i, f, tokens)
+		m.fill(t, i, min(bs, c-i*bs), tokens)
 	}
 }
 
 // fill records that the first f positions of block i of seq's table t hold the K/V of
-// tokens[i·bs : i·bs+f] and registers the block as a copy source under its parent's chain hash
+// tokens[i·bs : i·bs+f] (all of them: the block is computed), and registers the block as a copy source under its parent's chain hash
 // and its first token.
 func (m *Manager) fill(t *seqTable, i, f int, tokens []int32) {
 	bs := m.blockSize
 	id := t.blocks[i]
 	b := &m.blocks[id]
 	b.filled = f
+	if f == bs {
+		b.computed = true // also a whole block copied at Admit: readable by those attached
+	}
 	var ph uint64
 	parent := noBlock
 	if i > 0 {
@@ -465,7 +486,7 @@ func (m *Manager) fill(t *seqTable, i, f int, tokens []int32) {
 	}
 	if !b.hashed {
 		b.tokens = append(b.tokens[:0], tokens[i*bs:i*bs+f]...)
-		b.parent = parent
+		m.setParent(b, parent)
 	}
 	key := chainHash(ph, tokens[i*bs:i*bs+1])
 	if b.child && b.childKey == key {
@@ -530,8 +551,7 @@ func (m *Manager) unhash(id int) {
 	b.hashed = false
 }
 
-// unchild takes block id out of the copy-source index. A cached partial entry, which is kept
-// for nothing else, goes to the free list.
+// unchild takes block id out of the copy-source index.
 func (m *Manager) unchild(id int) {
 	b := &m.blocks[id]
 	if !b.child {
@@ -549,12 +569,6 @@ func (m *Manager) unchild(id int) {
 	}
 	b.sibPrev, b.sibNext = noBlock, noBlock
 	b.child = false
-	if b.list == inCached && !b.hashed {
-		m.lruRemove(id)
-		m.reset(id)
-		b.list = inFree
-		m.free = append(m.free, id)
-	}
 }
 
 // reset clears everything block id knows about its contents.
@@ -563,8 +577,9 @@ func (m *Manager) reset(id int) {
 	m.unchild(id)
 	b := &m.blocks[id]
 	b.computed, b.filled = false, 0
-	b.parent = noBlock
+	b.parent, b.parentGn = noBlock, 0
 	b.tokens = b.tokens[:0]
+	b.gen++
 }
 
 // ref adds a reference to block id, taking it out of the cached list if it was there.

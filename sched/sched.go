@@ -93,7 +93,7 @@ type Work struct {
 	Pos    int     // position of Tokens[0]; positions 0 … Pos-1 are in the cache
 	Tokens []int32 // tokens to feed at Pos, Pos+1, …; a view into scheduler state, read-only, valid until Update
 	Logits bool    // Tokens ends the sequence's known tokens: sample the next token from the last row's logits
-	Cached int     // positions this sequence skipped this step because another request or the prefix cache computed them
+	Cached int     // positions this sequence skipped since its previous Work because another request or the prefix cache computed them
 }
 
 // Plan is the output of Schedule. Its slices are reused by the next Schedule.
@@ -160,7 +160,7 @@ type seq struct {
 	planned   bool // in the outstanding plan
 	aborted   bool // abort requested while planned
 	preempted int  // times preempted
-	skipped   int  // positions Skip advanced over in the current Schedule
+	skipped   int  // positions Skip advanced over since q's last Work (reported as Work.Cached)
 }
 
 func (s *seq) generated() int { return len(s.tokens) - s.promptLen }
@@ -303,7 +303,7 @@ func (s *Scheduler) preempt(q *seq) {
 	s.running = remove(s.running, q)
 	s.kv.Release(q.id)
 	q.running = false
-	q.computed = 0
+	q.computed, q.skipped = 0, 0
 	q.preempted++
 	s.waiting = insertSorted(s.waiting, q)
 	s.plan.Preempted = append(s.plan.Preempted, q.id)
@@ -326,7 +326,8 @@ func (s *Scheduler) Schedule() *Plan {
 	// Skip blocks others have finished computing since the last step.
 	for _, q := range s.running {
 		c := s.kv.Skip(q.id, q.computed, len(q.tokens)-1)
-		q.skipped, q.computed = c-q.computed, c
+		q.skipped += c - q.computed // reported with q's next Work (a step may give it none)
+		q.computed = c
 	}
 
 	// Decodes first: each may need a new block; preempt from the back to make room.
@@ -400,6 +401,7 @@ func (s *Scheduler) addWork(q *seq, m, cached int) {
 		Logits: end == len(q.tokens),
 		Cached: cached,
 	})
+	q.skipped = 0
 	s.plan.Tokens += m
 	if m == 1 && end == len(q.tokens) && q.generated() > 0 {
 		s.stats.DecodeTokens++
