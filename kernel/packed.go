@@ -89,6 +89,7 @@ func packMatrix(m *Matrix) []byte {
 	nb := m.K / f.blockElems
 	groups := m.N / packRows
 	dst := make([]byte, groups*nb*f.rec)
+	adviseHuge(dst)
 	workers := min(runtime.GOMAXPROCS(0), groups)
 	var wg sync.WaitGroup
 	for w := range workers {
