@@ -36,7 +36,8 @@ func streamReadRef(b []byte) uint64 {
 // of p's threads read disjoint parts of one buffer of size bytes (rounded up to a multiple of
 // 4 KiB · threads; at least 1 GiB is meant, far beyond the caches) with StreamRead, reps times
 // after one warm-up pass that also faults the pages in; the best repetition counts, as for
-// llama-bench's and STREAM's peak figures. Errors: size or reps not positive.
+// llama-bench's and STREAM's peak figures. The buffer asks for transparent huge pages, as the
+// packed weight matrices do, so that the probe is not slower than decode at reading. Errors: size or reps not positive.
 func MeasureReadBandwidth(p *Pool, size int64, reps int) (float64, error) {
 	if size <= 0 || reps <= 0 {
 		return 0, fmt.Errorf("kernel: MeasureReadBandwidth: size %d and reps %d must be positive", size, reps)
@@ -44,6 +45,7 @@ func MeasureReadBandwidth(p *Pool, size int64, reps int) (float64, error) {
 	th := int64(p.Threads())
 	chunk := (size + th*4096 - 1) / (th * 4096) * 4096
 	buf := make([]byte, chunk*th)
+	adviseHuge(buf) // as the packed weights decode streams
 	for i := 0; i < len(buf); i += 4096 {
 		buf[i] = byte(i >> 12)
 	}
