@@ -67,13 +67,19 @@ func mustRowSize(typ gguf.Type, n int) int {
 	return int(s)
 }
 
+// smallAttn is the attention shape of the paged tests (4 query heads over 2 K/V heads of 32)
+// and a cache config for it: 2 layers, blocks of 4 positions, rows of typ, no budget yet.
+func smallAttn(typ gguf.Type) (kernel.AttnShape, PagedConfig) {
+	sh := kernel.AttnShape{NHead: 4, NHeadKV: 2, HeadDim: 32}
+	sh.Scale = float32(1 / math.Sqrt(float64(sh.HeadDim)))
+	return sh, PagedConfig{NLayer: 2, NHeadKV: sh.NHeadKV, HeadDim: sh.HeadDim, BlockSize: 4, Type: typ}
+}
+
 func TestPagedAttendMatchesNaive(t *testing.T) {
 	for _, typ := range []gguf.Type{gguf.TypeF32, gguf.TypeF16, gguf.TypeQ8_0} {
 		t.Run(typ.String(), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, uint64(typ)))
-			sh := kernel.AttnShape{NHead: 4, NHeadKV: 2, HeadDim: 32}
-			sh.Scale = float32(1 / math.Sqrt(float64(sh.HeadDim)))
-			cfg := PagedConfig{NLayer: 2, NHeadKV: sh.NHeadKV, HeadDim: sh.HeadDim, BlockSize: 4, Type: typ}
+			sh, cfg := smallAttn(typ)
 			bb, err := cfg.BlockBytes()
 			if err != nil {
 				t.Fatal(err)
@@ -210,9 +216,7 @@ func TestPagedPartialBlockCopy(t *testing.T) {
 	for _, typ := range []gguf.Type{gguf.TypeF32, gguf.TypeF16, gguf.TypeQ8_0} {
 		t.Run(typ.String(), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(5, uint64(typ)))
-			sh := kernel.AttnShape{NHead: 4, NHeadKV: 2, HeadDim: 32}
-			sh.Scale = float32(1 / math.Sqrt(float64(sh.HeadDim)))
-			cfg := PagedConfig{NLayer: 2, NHeadKV: sh.NHeadKV, HeadDim: sh.HeadDim, BlockSize: 4, Type: typ}
+			sh, cfg := smallAttn(typ)
 			bb, _ := cfg.BlockBytes()
 			cfg.Budget = 16 * bb
 			p, err := NewPaged(cfg)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-
-	"github.com/golem-llm/golem/kvcache"
 )
 
 // An aggressive variant of TestRandom for token-granular prefix reuse: tiny caches, block sizes
@@ -33,26 +31,7 @@ func partialRandomRun(t *testing.T, seed uint64, steps int) {
 	maxSeqs := 1 + rng.IntN(5)
 	budget := maxSeqs + rng.IntN(12)
 	alpha := int32(1 + rng.IntN(3))
-	kv, err := kvcache.NewManager(nblocks, bs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Config{MaxBatchTokens: budget, MaxSeqs: maxSeqs}, kv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fk := &fakeKV{bs: bs, slots: make([][]uint64, nblocks)}
-	for i := range fk.slots {
-		fk.slots[i] = make([]uint64, bs)
-	}
-	copies := 0
-	kv.SetCopier(func(src, dst, n int) {
-		copies++
-		if n < 1 || n > bs {
-			t.Fatalf("copy of %d positions", n)
-		}
-		copy(fk.slots[dst][:n], fk.slots[src][:n])
-	})
+	kv, s, fk := newRig(t, bs, nblocks, maxSeqs, budget)
 	tok := func() int32 { return 1 + rng.Int32N(alpha) }
 	reqs := map[int]*randReq{}
 	var history [][]int32 // prompts and prompt+output of earlier requests
@@ -174,5 +153,5 @@ func partialRandomRun(t *testing.T, seed uint64, steps int) {
 	}
 	st := s.Stats()
 	t.Logf("bs %d blocks %d seqs %d budget %d alpha %d: copies %d, preemptions %d, hits %d/%d",
-		bs, nblocks, maxSeqs, budget, alpha, copies, st.Preemptions, st.CacheHit, st.CacheQueried)
+		bs, nblocks, maxSeqs, budget, alpha, fk.copies, st.Preemptions, st.CacheHit, st.CacheQueried)
 }

@@ -14,8 +14,35 @@ import (
 // catches reads of uncomputed in-flight blocks, of blocks overwritten by another sequence, and
 // of wrong prefix-cache hits.
 type fakeKV struct {
-	bs    int
-	slots [][]uint64 // [block][slot]
+	bs     int
+	slots  [][]uint64 // [block][slot]
+	copies int        // partial-block copies the manager asked for
+}
+
+// newRig returns a manager of nblocks blocks of bs positions, a scheduler on it, and the fake
+// storage that the manager's partial-block copies go to.
+func newRig(t *testing.T, bs, nblocks, maxSeqs, budget int) (*kvcache.Manager, *Scheduler, *fakeKV) {
+	t.Helper()
+	kv, err := kvcache.NewManager(nblocks, bs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{MaxBatchTokens: budget, MaxSeqs: maxSeqs}, kv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fk := &fakeKV{bs: bs, slots: make([][]uint64, nblocks)}
+	for i := range fk.slots {
+		fk.slots[i] = make([]uint64, bs)
+	}
+	kv.SetCopier(func(src, dst, n int) {
+		if n < 1 || n > bs {
+			t.Fatalf("copy of %d positions with blocks of %d", n, bs)
+		}
+		fk.copies++
+		copy(fk.slots[dst][:n], fk.slots[src][:n])
+	})
+	return kv, s, fk
 }
 
 func prefixPrints(toks []int32, out []uint64) []uint64 {
@@ -71,20 +98,8 @@ func randomRun(t *testing.T, seed uint64, steps int) {
 	nblocks := 8 + rng.IntN(40)
 	maxSeqs := 1 + rng.IntN(8)
 	budget := maxSeqs + rng.IntN(48)
-	kv, err := kvcache.NewManager(nblocks, bs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Config{MaxBatchTokens: budget, MaxSeqs: maxSeqs}, kv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv, s, fk := newRig(t, bs, nblocks, maxSeqs, budget)
 	t.Logf("block %d, blocks %d, MaxSeqs %d, budget %d", bs, nblocks, maxSeqs, budget)
-	fk := &fakeKV{bs: bs, slots: make([][]uint64, nblocks)}
-	for i := range fk.slots {
-		fk.slots[i] = make([]uint64, bs)
-	}
-	kv.SetCopier(func(src, dst, n int) { copy(fk.slots[dst][:n], fk.slots[src][:n]) })
 	// A few shared system prompts so that prefixes collide, in flight and cached.
 	var prefixes [][]int32
 	for i := 0; i < 3; i++ {
