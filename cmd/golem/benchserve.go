@@ -231,7 +231,7 @@ func runBenchServe(ctx context.Context, cmd *cobra.Command, f *benchServeFlags) 
 	rep.BaseURL, rep.Model, rep.NumPrompts, rep.RequestRate, rep.Concurrency, rep.Burst = f.baseURL, f.model, len(prompts), rateString(rate), f.concurrency, f.burst
 	if f.dataset == "" {
 		rep.InputLen, rep.OutputLen, rep.SharedPrefixLen = f.inputLen, f.outputLen, f.sharedPrefixLen
-		if f.sharedPrefixLen > 0 {
+		if f.sharedPrefixLen > 0 && len(prompts) > 1 { // one prompt shares nothing with itself
 			rep.ExpectedPrefixCompute = f.sharedPrefixLen + len(prompts)*(f.inputLen-f.sharedPrefixLen)
 		}
 	}
