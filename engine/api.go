@@ -37,7 +37,7 @@ type Event struct {
 type Usage struct {
 	PromptTokens     int
 	CompletionTokens int
-	CachedTokens     int           // prompt tokens served from the prefix cache
+	CachedTokens     int           // prompt tokens served from the prefix cache (≤ PromptTokens; before any preemption)
 	QueueTime        time.Duration // submit → first scheduled
 	TTFT             time.Duration // submit → first token
 	E2E              time.Duration // submit → final event

@@ -31,8 +31,8 @@ type Config struct {
 	BlockSize      int    // KV block size in tokens [16]
 	KVMemory       int64  // KV cache budget in bytes [a fifth of RAM, capped to what Context×MaxSeqs needs]
 	KVType         string // "f16" [default], "f32", "q8_0"
-	MaxBatchTokens int    // per-step token budget [512]
-	MaxSeqs        int    // max running sequences [64]
+	MaxBatchTokens int    // per-step token budget [512, or MaxSeqs if larger]; ≥ MaxSeqs
+	MaxSeqs        int    // max running sequences [64, or MaxBatchTokens if smaller]
 	MaxWaiting     int    // waiting-queue limit [1024]
 }
 
@@ -100,22 +100,35 @@ func New(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("engine: Config needs Model and Tokenizer")
 	}
 	m := cfg.Model
-	if cfg.Context <= 0 {
+	for _, v := range []struct {
+		name string
+		n    int64
+	}{{"Context", int64(cfg.Context)}, {"BlockSize", int64(cfg.BlockSize)}, {"KVMemory", cfg.KVMemory},
+		{"MaxBatchTokens", int64(cfg.MaxBatchTokens)}, {"MaxSeqs", int64(cfg.MaxSeqs)}, {"MaxWaiting", int64(cfg.MaxWaiting)}} {
+		if v.n < 0 {
+			return nil, fmt.Errorf("engine: %s %d is negative (0 means the default)", v.name, v.n)
+		}
+	}
+	if cfg.Context == 0 {
 		cfg.Context = min(m.NCtxTrain, 4096)
 	}
-	if cfg.BlockSize <= 0 {
+	if cfg.BlockSize == 0 {
 		cfg.BlockSize = kvcache.DefaultBlockSize
 	}
-	if cfg.MaxSeqs <= 0 {
+	switch {
+	case cfg.MaxBatchTokens > 0 && cfg.MaxSeqs > cfg.MaxBatchTokens:
+		// As vLLM: a step must have room for one token of every running sequence.
+		return nil, fmt.Errorf("engine: MaxBatchTokens %d is below MaxSeqs %d: every running sequence needs a token of each step's budget", cfg.MaxBatchTokens, cfg.MaxSeqs)
+	case cfg.MaxSeqs == 0:
 		cfg.MaxSeqs = 64
+		if cfg.MaxBatchTokens > 0 {
+			cfg.MaxSeqs = min(64, cfg.MaxBatchTokens)
+		}
 	}
-	if cfg.MaxBatchTokens <= 0 {
-		cfg.MaxBatchTokens = 512
+	if cfg.MaxBatchTokens == 0 {
+		cfg.MaxBatchTokens = max(512, cfg.MaxSeqs)
 	}
-	if cfg.MaxBatchTokens < cfg.MaxSeqs {
-		cfg.MaxBatchTokens = cfg.MaxSeqs
-	}
-	if cfg.MaxWaiting <= 0 {
+	if cfg.MaxWaiting == 0 {
 		cfg.MaxWaiting = 1024
 	}
 	typ, err := kvType(cfg.KVType)
@@ -443,7 +456,14 @@ func (e *Engine) step() {
 				q.started = true
 				q.usage.QueueTime = time.Since(q.start)
 			}
-			q.usage.CachedTokens += w.Cached
+			if q.usage.Preemptions == 0 {
+				// The skipped positions are w.Pos-w.Cached … w.Pos-1; count the prompt's.
+				// After a preemption the request skips its own recomputed tokens, which
+				// were not served by the cache the first time (vLLM also counts the
+				// first scheduling only).
+				lo, hi := w.Pos-w.Cached, min(w.Pos, len(q.r.Prompt))
+				q.usage.CachedTokens += max(0, hi-lo)
+			}
 		}
 	}
 	for _, id := range plan.Preempted {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -357,5 +358,45 @@ func TestEngineEmbed(t *testing.T) {
 	b, _ := e.Embed(context.Background(), []int32{1, 403, 407})
 	if fmt.Sprint(a) != fmt.Sprint(b) {
 		t.Error("embedding not deterministic")
+	}
+}
+
+// Config: negative sizes and a step budget below MaxSeqs are errors; an unset MaxSeqs follows a
+// small step budget down, and an unset budget covers MaxSeqs.
+func TestEngineConfigLimits(t *testing.T) {
+	m := load(t, "../testdata/models/tiny-llama-q8_0.gguf")
+	base := engine.Config{Model: m.Net(), Tokenizer: m.Tokenizer(), Context: 64}
+	for _, c := range []struct {
+		mod  func(*engine.Config)
+		want string
+	}{
+		{func(c *engine.Config) { c.BlockSize = -1 }, "BlockSize -1 is negative"},
+		{func(c *engine.Config) { c.KVMemory = -5 }, "KVMemory -5 is negative"},
+		{func(c *engine.Config) { c.MaxWaiting = -1 }, "MaxWaiting -1 is negative"},
+		{func(c *engine.Config) { c.MaxBatchTokens, c.MaxSeqs = 8, 16 }, "MaxBatchTokens 8 is below MaxSeqs 16"},
+	} {
+		cfg := base
+		c.mod(&cfg)
+		if e, err := engine.New(cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			if e != nil {
+				e.Close()
+			}
+			t.Errorf("%+v: error %v, want %q", cfg, err, c.want)
+		}
+	}
+	for _, c := range []struct{ batch, seqs, wantBatch, wantSeqs int }{
+		{16, 0, 16, 16}, {0, 0, 512, 64}, {0, 600, 600, 600}, {100, 0, 100, 64},
+	} {
+		cfg := base
+		cfg.MaxBatchTokens, cfg.MaxSeqs = c.batch, c.seqs
+		e, err := engine.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := e.Config()
+		e.Close()
+		if got.MaxBatchTokens != c.wantBatch || got.MaxSeqs != c.wantSeqs {
+			t.Errorf("batch %d seqs %d: got batch %d seqs %d, want %d, %d", c.batch, c.seqs, got.MaxBatchTokens, got.MaxSeqs, c.wantBatch, c.wantSeqs)
+		}
 	}
 }

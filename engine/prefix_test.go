@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -187,6 +188,9 @@ func TestEnginePrefixReuseConcurrentMatchesCold(t *testing.T) {
 						if cancelled[i] || got[i].final.FinishReason == "abort" {
 							continue
 						}
+						if u := got[i].final.Usage; u.CachedTokens < 0 || u.CachedTokens > u.PromptTokens {
+							t.Errorf("request %d: %d cached of %d prompt tokens (%d preemptions)", i, u.CachedTokens, u.PromptTokens, u.Preemptions)
+						}
 						sameOutcome(t, fmt.Sprintf("blocks %d round %d request %d (len %d)", kvBlocks, round, i, len(reqs[i].Prompt)), got[i], want[i])
 					}
 				}
@@ -197,5 +201,41 @@ func TestEnginePrefixReuseConcurrentMatchesCold(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Requests that attach to a prefix another request is still computing report it as cached once
+// they run, although at their admission most of it was still in flight.
+func TestEngineInFlightPrefixReportedCached(t *testing.T) {
+	m := load(t, "../testdata/models/tiny-llama-q8_0.gguf")
+	rng := rand.New(rand.NewPCG(31, 32))
+	base := prompts(m, 1, rng)[0]
+	for len(base) < 40 {
+		base = append(base, int32(3+rng.IntN(m.Net().NVocab-3)))
+	}
+	base = base[:40] // 10 blocks of 4
+	e := newEngine(t, m, engine.Config{Context: 64, BlockSize: 4, MaxSeqs: 6, MaxBatchTokens: 16})
+	const n = 4
+	outs := make([]outcome, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		p := append(slices.Clone(base), int32(100+i), int32(200+i), int32(300+i))
+		ch, err := e.Submit(context.Background(), engine.Request{Prompt: p, MaxTokens: 2, IgnoreEOS: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); outs[i] = collect(t, ch) }()
+	}
+	wg.Wait()
+	total := 0
+	for i, o := range outs {
+		if c := o.final.Usage.CachedTokens; c != 0 && c != 40 {
+			t.Errorf("request %d: %d cached tokens, want 0 (it computed the prefix) or 40", i, c)
+		}
+		total += o.final.Usage.CachedTokens
+	}
+	if total != (n-1)*40 {
+		t.Errorf("%d cached tokens in all, want %d: one request computes the prefix, the others share it", total, (n-1)*40)
 	}
 }

@@ -53,6 +53,31 @@ type block struct {
 type seqTable struct {
 	blocks []int
 	hashes []uint64 // hashes[i] = chain hash of block i (len = number of full blocks hashed so far)
+	// canon[i] is the block the prefix cache knows for full block i: blocks[i] itself when it
+	// is registered, or the registered block with the same tokens after the same parent when
+	// blocks[i] is a private duplicate (a copy-on-write block, or one computed twice) — the same
+	// K/V, so later blocks are registered as its children and lookups can reach them;
+	// canonGn[i] is that block's gen then.
+	canon   []int
+	canonGn []uint32
+}
+
+// parentOf returns the block to register as the chain parent of block i of t (noBlock for the
+// first): canon[i-1] while it still holds what it held, else t's own block.
+func (m *Manager) parentOf(t *seqTable, i int) int {
+	if i == 0 {
+		return noBlock
+	}
+	if c := t.canon[i-1]; m.blocks[c].gen == t.canonGn[i-1] {
+		return c
+	}
+	return t.blocks[i-1]
+}
+
+// setCanon records c as the registered equivalent of full block i of t.
+func (m *Manager) setCanon(t *seqTable, i, c int) {
+	t.canon = append(t.canon[:i], c)
+	t.canonGn = append(t.canonGn[:i], m.blocks[c].gen)
 }
 
 // Manager is the block manager of a paged KV cache: pure bookkeeping, no tensors (vLLM's
@@ -320,11 +345,13 @@ func (m *Manager) Admit(seq int, tokens []int32) (shared int, err error) {
 		return 0, fmt.Errorf("%w: sequence %d needs %d new blocks, %d available", ErrNoSpace, seq, newBlocks, m.Available()-evictable)
 	}
 	src, j := m.partialHit(tokens, hits, n-1)
-	t := &seqTable{blocks: make([]int, 0, need+1), hashes: make([]uint64, 0, need)}
-	for _, id := range hits {
+	t := &seqTable{blocks: make([]int, 0, need+1), hashes: make([]uint64, 0, need),
+		canon: make([]int, 0, need), canonGn: make([]uint32, 0, need)}
+	for i, id := range hits {
 		m.ref(id)
 		t.blocks = append(t.blocks, id)
 		t.hashes = append(t.hashes, m.blocks[id].hash)
+		m.setCanon(t, i, id)
 	}
 	m.tables[seq] = t
 	for len(t.blocks) < need {
@@ -344,7 +371,9 @@ func (m *Manager) Admit(seq int, tokens []int32) (shared int, err error) {
 }
 
 // hashFull computes the chain hashes of t's full blocks within tokens[:n] not yet hashed and
-// registers each block not already registered, unless another block holds the same hash.
+// registers each block not already registered. When another block holds the same hash with the
+// same tokens after the same parent, that block becomes this one's canonical equivalent and
+// this one stays private; a stale or colliding holder gives the hash up to this block.
 func (m *Manager) hashFull(t *seqTable, tokens []int32, n int) {
 	bs := m.blockSize
 	for i := len(t.hashes); (i+1)*bs <= n && i < len(t.blocks); i++ {
@@ -358,21 +387,32 @@ func (m *Manager) hashFull(t *seqTable, tokens []int32, n int) {
 		id := t.blocks[i]
 		b := &m.blocks[id]
 		if b.hashed {
+			m.setCanon(t, i, id)
 			continue
 		}
-		parent := noBlock
-		if i > 0 {
-			parent = t.blocks[i-1]
-		}
-		if _, dup := m.index[h]; dup {
-			// The same tokens (or a colliding chain) already have a block: keep that one, this
-			// block stays private to seq.
-			continue
+		parent := m.parentOf(t, i)
+		if old, dup := m.index[h]; dup {
+			if ob := &m.blocks[old]; m.parentIs(ob, parent) && equalTokens(ob.tokens, toks) {
+				m.setCanon(t, i, old)
+				continue
+			}
+			// A stale entry (registered after a parent that has since been reused) or a
+			// collision: no lookup along this chain can hit it, and left in place it would
+			// shadow this block's hash for good. This block takes the hash; the old one stays
+			// with whoever holds it, or is freed.
+			m.unhash(old)
+			if ob := &m.blocks[old]; ob.list == inCached {
+				m.lruRemove(old)
+				m.reset(old)
+				ob.list = inFree
+				m.free = append(m.free, old)
+			}
 		}
 		b.hashed, b.hash = true, h
 		m.setParent(b, parent)
 		b.tokens = append(b.tokens[:0], toks...)
 		m.index[h] = id
+		m.setCanon(t, i, id)
 	}
 }
 
@@ -480,9 +520,9 @@ func (m *Manager) fill(t *seqTable, i, f int, tokens []int32) {
 		b.computed = true // also a whole block copied at Admit: readable by those attached
 	}
 	var ph uint64
-	parent := noBlock
+	parent := m.parentOf(t, i)
 	if i > 0 {
-		ph, parent = t.hashes[i-1], t.blocks[i-1]
+		ph = t.hashes[i-1]
 	}
 	if !b.hashed {
 		b.tokens = append(b.tokens[:0], tokens[i*bs:i*bs+f]...)

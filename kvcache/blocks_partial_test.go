@@ -2,6 +2,7 @@ package kvcache
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -162,5 +163,68 @@ func TestManagerStaleParentIsNoHit(t *testing.T) {
 	}
 	if got := m.CachedPrefix([]int32{0, 1, 2, 9}); got != 2 {
 		t.Fatalf("partial hit after the parent was reused: %d, want 2", got)
+	}
+}
+
+// A repeated block-aligned prompt copies its last block into a private duplicate (its last
+// token is recomputed); the answer's blocks are registered after the cached original, so the
+// next turn (prompt + answer) finds all of it, every time.
+func TestManagerContinuationAfterCopiedBlock(t *testing.T) {
+	m, _ := NewManager(64, 4)
+	p := []int32{1, 2, 3, 4, 5, 6, 7, 8} // 2 full blocks
+	a := []int32{9, 10, 11, 12, 13, 14, 15, 16}
+	m.Admit(1, p)
+	m.Commit(1, p, len(p))
+	m.Release(1)
+	if sh, _ := m.Admit(2, p); sh != 7 {
+		t.Fatalf("repeat: shared %d, want 7", sh)
+	}
+	full := append(slices.Clone(p), a...)
+	m.Grow(2, len(full))
+	m.Commit(2, full, len(full))
+	m.Release(2)
+	mustCheck(t, m)
+	next := append(slices.Clone(full), 99)
+	for seq := 3; seq < 6; seq++ {
+		if got := m.CachedPrefix(next); got != len(full) {
+			t.Fatalf("turn %d: cached prefix %d, want %d", seq, got, len(full))
+		}
+		if sh, _ := m.Admit(seq, next); sh != len(full) {
+			t.Fatalf("turn %d: shared %d, want %d", seq, sh, len(full))
+		}
+		m.Grow(seq, len(next))
+		m.Commit(seq, next, len(next))
+		m.Release(seq)
+		mustCheck(t, m)
+	}
+}
+
+// A registered block whose parent has been reused gives its hash up to the block that is
+// computed for that chain now, so the chain is cached again from then on.
+func TestManagerStaleEntryGivesWay(t *testing.T) {
+	m, _ := NewManager(8, 2)
+	a := seqTokens(0, 5) // [0 1] [2 3] [4]
+	m.Admit(1, a)
+	m.Commit(1, a, 5)
+	p, x := m.Table(1)[0], m.Table(1)[1]
+	m.Release(1)
+	// White box: p forgets its contents (as when evicted): x is stale.
+	m.lruRemove(p)
+	m.reset(p)
+	m.blocks[p].list = inFree
+	m.free = append(m.free, p)
+	mustCheck(t, m)
+	if _, err := m.Admit(2, a); err != nil {
+		t.Fatal(err)
+	}
+	m.Commit(2, a, 5)
+	x2 := m.Table(2)[1]
+	m.Release(2)
+	mustCheck(t, m)
+	if x2 == x || !m.blocks[x2].hashed || m.blocks[x].hashed {
+		t.Fatalf("the recomputed block %d should hold the hash, not the stale %d", x2, x)
+	}
+	if got := m.CachedPrefix(a); got != 4 {
+		t.Fatalf("cached prefix %d, want 4", got)
 	}
 }

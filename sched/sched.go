@@ -381,8 +381,9 @@ func (s *Scheduler) Schedule() *Plan {
 		p.CacheQueried += len(q.tokens)
 		p.CacheHit += shared
 		q.computed = s.kv.Skip(q.id, 0, len(q.tokens)-1)
+		q.skipped = q.computed // reported with q's first Work, even if that is not this step
 		if m := s.kv.Claim(q.id, q.computed, min(len(q.tokens)-q.computed, budget)); m > 0 {
-			s.addWork(q, m, q.computed)
+			s.addWork(q, m, q.skipped)
 			budget -= m
 		}
 	}

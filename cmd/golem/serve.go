@@ -59,8 +59,8 @@ ones finish for up to --drain-timeout and are then cancelled.`,
 	fl.StringVar(&f.name, "served-model-name", "", "model name clients send (default: the file name without .gguf)")
 	fl.StringVar(&f.kvMemory, "kv-memory", "", "KV cache budget, e.g. 2GiB or 512MiB, reserved (resident) at start (default: a fifth of RAM, capped to what --ctx × --max-seqs can use)")
 	fl.IntVar(&f.blockSize, "block-size", 16, "KV cache block size in tokens")
-	fl.IntVar(&f.maxBatchTokens, "max-batch-tokens", 0, "tokens per engine step, prompt chunks included (default: the engine's, 512)")
-	fl.IntVar(&f.maxSeqs, "max-seqs", 0, "most sequences running at once (default: the engine's, 64)")
+	fl.IntVar(&f.maxBatchTokens, "max-batch-tokens", 0, "tokens per engine step, prompt chunks included (default: the engine's, 512); at least --max-seqs")
+	fl.IntVar(&f.maxSeqs, "max-seqs", 0, "most sequences running at once (default: the engine's, 64, or --max-batch-tokens if smaller)")
 	fl.IntVar(&f.maxWaiting, "max-waiting", 0, "waiting-queue limit; beyond it requests get 429 (default: the engine's, 1024)")
 	fl.StringVar(&f.maxBody, "max-body", "4MiB", "request body limit")
 	fl.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long running requests may finish before they are cancelled")
@@ -130,6 +130,9 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 		if v < 0 {
 			return fmt.Errorf("%s must not be negative (got %d)", name, v)
 		}
+	}
+	if f.maxBatchTokens > 0 && f.maxSeqs > f.maxBatchTokens {
+		return fmt.Errorf("--max-batch-tokens %d is below --max-seqs %d: every running sequence needs a token of each step", f.maxBatchTokens, f.maxSeqs)
 	}
 	if f.apiKey == "" {
 		f.apiKey = os.Getenv("GOLEM_API_KEY")
