@@ -59,7 +59,8 @@ type Stats struct {
 	KVBlocksCached            int   // unreferenced blocks kept for prefix hits
 	PrefixQueries, PrefixHits int64 // prefix_cache_queries / hits, in tokens
 	Preemptions               int64 // num_preemptions
-	PromptTokens              int64 // prompt_tokens (computed)
+	PromptTokens              int64 // prompt_tokens: of requests past their first token, cache hits included (vLLM's)
+	PromptTokensComputed      int64 // prompt tokens actually run through the model (cache hits excluded)
 	GenerationTokens          int64 // generation_tokens
 	Steps                     int64
 }

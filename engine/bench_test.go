@@ -222,7 +222,7 @@ func BenchmarkServeTTFTPrefix(b *testing.B) {
 // BenchmarkServeSharedPrefixBurst is issue 7's load: one request with a ~450-token system
 // prompt and a 20-token tail alone on a cold cache (the reference TTFT); then 16 requests
 // submitted together with another 450-token system prompt and distinct 20-token tails
-// (p50/max TTFT, and the prompt tokens the engine actually computed, Stats().PromptTokens);
+// (p50/max TTFT, and the prompt tokens the engine actually computed, Stats().PromptTokensComputed);
 // then the first of them again (whole prompt cached).
 func BenchmarkServeSharedPrefixBurst(b *testing.B) {
 	m := benchModel(b)
@@ -240,7 +240,7 @@ func BenchmarkServeSharedPrefixBurst(b *testing.B) {
 		wg.Wait()
 
 		sys := randPrompt(m, rng, prefix)
-		before := e.Stats().PromptTokens
+		before := e.Stats().PromptTokensComputed
 		reqs := make([]engine.Request, burst)
 		for j := range reqs {
 			reqs[j] = req(sys)
@@ -250,7 +250,7 @@ func BenchmarkServeSharedPrefixBurst(b *testing.B) {
 			ss[j] = submit(b, context.Background(), e, reqs[j], &wg)
 		}
 		wg.Wait()
-		comp := e.Stats().PromptTokens - before
+		comp := e.Stats().PromptTokensComputed - before
 		var ttft []float64
 		for _, s := range ss {
 			ttft = append(ttft, ms(s.final.Usage.TTFT))

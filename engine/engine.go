@@ -58,11 +58,12 @@ type Engine struct {
 	stats    Stats
 
 	// engine-goroutine state
-	reqs       map[int]*request
-	batch      model.Batch
-	results    []sched.Result
-	smpScratch sample.Scratch
-	emit       []emitted // token events of the current step, pushed after Update
+	reqs         map[int]*request
+	batch        model.Batch
+	results      []sched.Result
+	smpScratch   sample.Scratch
+	promptTokens int64     // Stats.PromptTokens
+	emit         []emitted // token events of the current step, pushed after Update
 }
 
 type emitted struct {
@@ -517,6 +518,7 @@ func (e *Engine) step() {
 		}
 		if q.usage.TTFT == 0 {
 			q.usage.TTFT = time.Since(q.start)
+			e.promptTokens += int64(len(q.r.Prompt))
 		}
 		e.results = append(e.results, sched.Result{ID: w.ID, Token: tok, Stop: stop})
 		if !eog { // the EOG token itself is not part of the text or the completion
@@ -551,7 +553,8 @@ func (e *Engine) publish() {
 	e.stats.KVBlocksUsed, e.stats.KVBlocksCached = e.mgr.NumUsed(), e.mgr.NumCached()
 	e.stats.PrefixQueries, e.stats.PrefixHits = int64(st.CacheQueried), int64(st.CacheHit)
 	e.stats.Preemptions = int64(st.Preemptions)
-	e.stats.PromptTokens = int64(st.PromptTokens)
+	e.stats.PromptTokens = e.promptTokens
+	e.stats.PromptTokensComputed = int64(st.PromptTokens)
 	e.stats.GenerationTokens = int64(st.DecodeTokens)
 	e.stats.Steps = int64(st.Steps)
 	e.mu.Unlock()

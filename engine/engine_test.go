@@ -222,6 +222,11 @@ func TestEnginePrefixCacheHitMatchesCold(t *testing.T) {
 	if st := e.Stats(); st.PrefixHits == 0 {
 		t.Errorf("stats: no prefix hits: %+v", st)
 	}
+	// prompt_tokens counts both prompts whole (as vLLM's); the computed count, the cold prompt
+	// and the hot one's last token.
+	if st := e.Stats(); st.PromptTokens != int64(2*len(p)) || st.PromptTokensComputed != int64(len(p)+1) {
+		t.Errorf("stats: prompt tokens %d, computed %d; want %d, %d", st.PromptTokens, st.PromptTokensComputed, 2*len(p), len(p)+1)
+	}
 }
 
 // A storm of requests with random cancellations: every stream ends, every block is free

@@ -98,7 +98,8 @@ var engineMetrics = func() []engineMetric {
 		{d("golem:prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache."), c, func(s *engine.Stats) float64 { return float64(s.PrefixQueries) }},
 		{d("golem:prefix_cache_hits_total", "Prompt tokens found in the prefix cache."), c, func(s *engine.Stats) float64 { return float64(s.PrefixHits) }},
 		{d("golem:num_preemptions_total", "Cumulative number of preemptions."), c, func(s *engine.Stats) float64 { return float64(s.Preemptions) }},
-		{d("golem:prompt_tokens_total", "Prompt tokens computed (prefill), cache hits excluded."), c, func(s *engine.Stats) float64 { return float64(s.PromptTokens) }},
+		{d("golem:prompt_tokens_total", "Prompt tokens of requests that produced their first token, prefix-cache hits included (as vLLM's)."), c, func(s *engine.Stats) float64 { return float64(s.PromptTokens) }},
+		{d("golem:prompt_tokens_computed_total", "Prompt tokens run through the model (prefill), prefix-cache hits excluded."), c, func(s *engine.Stats) float64 { return float64(s.PromptTokensComputed) }},
 		{d("golem:generation_tokens_total", "Generated tokens."), c, func(s *engine.Stats) float64 { return float64(s.GenerationTokens) }},
 		{d("golem:engine_steps_total", "Engine steps (forward passes)."), c, func(s *engine.Stats) float64 { return float64(s.Steps) }},
 	}

@@ -685,7 +685,7 @@ func TestStreamOutlivesWriteTimeout(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	fake := newFake(t)
-	fake.stats = engine.Stats{Running: 3, Waiting: 2, KVBlocksUsed: 25, KVBlocks: 100, PrefixQueries: 640, PrefixHits: 320, Preemptions: 4, PromptTokens: 1234, GenerationTokens: 567}
+	fake.stats = engine.Stats{Running: 3, Waiting: 2, KVBlocksUsed: 25, KVBlocks: 100, PrefixQueries: 640, PrefixHits: 320, Preemptions: 4, PromptTokens: 1234, PromptTokensComputed: 890, GenerationTokens: 567}
 	_, hs := newTestServer(t, Config{}, fake)
 	for range 2 {
 		do(t, "POST", hs.URL+"/v1/completions", `{"prompt":"x","max_tokens":5}`)
@@ -717,7 +717,7 @@ func TestMetrics(t *testing.T) {
 		"golem:num_requests_running": 3, "golem:num_requests_waiting": 2, "golem:kv_cache_usage_perc": 0.25,
 		"golem:kv_cache_blocks_used": 25, "golem:kv_cache_blocks_total": 100,
 		"golem:prefix_cache_queries_total": 640, "golem:prefix_cache_hits_total": 320, "golem:num_preemptions_total": 4,
-		"golem:prompt_tokens_total": 1234, "golem:generation_tokens_total": 567,
+		"golem:prompt_tokens_total": 1234, "golem:prompt_tokens_computed_total": 890, "golem:generation_tokens_total": 567,
 		"golem:e2e_request_latency_seconds_count": 2, "golem:time_to_first_token_seconds_count": 2,
 		"golem:request_queue_time_seconds_count": 2, "golem:time_per_output_token_seconds_count": 2,
 		"golem:inter_token_latency_seconds_count": 8, // 4 gaps per 5-token request

@@ -55,7 +55,7 @@ prompt (so lengths are exact); with --shared-prefix-len N they all begin with th
 Each asks for --output-len tokens with ignore_eos. --dataset reads a JSONL file of
 {"prompt": "text" or [ids], "output_len": n} instead.
 
-When the server exposes golem:prompt_tokens_total on /metrics, the prompt tokens it actually
+When the server exposes golem:prompt_tokens_computed_total on /metrics, the prompt tokens it actually
 computed during the run are reported (prefix-cache hits are not computed).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBenchServe(cmd.Context(), cmd, &f) },
@@ -126,7 +126,7 @@ type serveReport struct {
 	RequestThroughput     float64      `json:"request_throughput"`      // completed requests/s
 	OutputThroughput      float64      `json:"output_throughput"`       // output tokens/s
 	TotalTokenThroughput  float64      `json:"total_token_throughput"`  // (input+output) tokens/s
-	PromptTokensComputed  *float64     `json:"prompt_tokens_computed"`  // golem:prompt_tokens_total delta, null when unknown
+	PromptTokensComputed  *float64     `json:"prompt_tokens_computed"`  // golem:prompt_tokens_computed_total delta, null when unknown
 	PrefixCacheHitTokens  *float64     `json:"prefix_cache_hit_tokens"` // golem:prefix_cache_hits_total delta
 	ExpectedPrefixCompute int          `json:"expected_prompt_tokens_with_sharing,omitempty"`
 	TTFT                  latencyStats `json:"ttft"`
@@ -236,8 +236,8 @@ func runBenchServe(ctx context.Context, cmd *cobra.Command, f *benchServeFlags) 
 		}
 	}
 	if before != nil && after != nil {
-		if b, ok := before["golem:prompt_tokens_total"]; ok {
-			d := after["golem:prompt_tokens_total"] - b
+		if b, ok := before["golem:prompt_tokens_computed_total"]; ok {
+			d := after["golem:prompt_tokens_computed_total"] - b
 			rep.PromptTokensComputed = &d
 		}
 		if b, ok := before["golem:prefix_cache_hits_total"]; ok {

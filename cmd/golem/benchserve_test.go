@@ -41,14 +41,14 @@ func abs(x float64) float64 {
 }
 
 func TestParseCounters(t *testing.T) {
-	m := parseCounters(strings.NewReader(`# HELP golem:prompt_tokens_total x
-# TYPE golem:prompt_tokens_total counter
-golem:prompt_tokens_total{model_name="a"} 100
-golem:prompt_tokens_total{model_name="b"} 23
+	m := parseCounters(strings.NewReader(`# HELP golem:prompt_tokens_computed_total x
+# TYPE golem:prompt_tokens_computed_total counter
+golem:prompt_tokens_computed_total{model_name="a"} 100
+golem:prompt_tokens_computed_total{model_name="b"} 23
 golem:steps 7
 garbage line
 `))
-	if m["golem:prompt_tokens_total"] != 123 || m["golem:steps"] != 7 || len(m) != 2 {
+	if m["golem:prompt_tokens_computed_total"] != 123 || m["golem:steps"] != 7 || len(m) != 2 {
 		t.Fatalf("%v", m)
 	}
 }
