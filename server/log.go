@@ -49,10 +49,20 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// statusClientClosed is nginx's "client closed request", logged (never sent) for a request whose
+// client left before any of the response was written.
+const statusClientClosed = 499
+
 func (s *Server) logRequest(r *http.Request, w *statusWriter, rl *reqLog, d time.Duration) {
 	status := w.status
 	if status == 0 {
 		status = http.StatusOK
+	}
+	// The client went away before the handler finished (the request context is cancelled only
+	// then, or after ServeHTTP returns): nginx's 499 when it got no answer at all.
+	clientClosed := r.Context().Err() != nil
+	if clientClosed && w.bytes == 0 {
+		status = statusClientClosed
 	}
 	level := slog.LevelInfo
 	switch {
@@ -70,6 +80,9 @@ func (s *Server) logRequest(r *http.Request, w *statusWriter, rl *reqLog, d time
 		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status),
 		slog.Float64("duration_ms", ms(d)), slog.Int64("bytes", w.bytes), slog.String("remote", r.RemoteAddr),
 		slog.String("request_id", w.Header().Get("X-Request-Id")),
+	}
+	if clientClosed {
+		attrs = append(attrs, slog.Bool("client_closed", true))
 	}
 	if rl.id != "" {
 		attrs = append(attrs, slog.String("id", rl.id), slog.Bool("stream", rl.stream), slog.Int("choices", rl.choices),

@@ -634,7 +634,8 @@ func TestEmbeddings(t *testing.T) {
 func TestDisconnectAborts(t *testing.T) {
 	fake := newFake(t)
 	fake.delay = 20 * time.Millisecond
-	_, hs := newTestServer(t, Config{}, fake)
+	var buf syncBuffer
+	_, hs := newTestServer(t, Config{Logger: slog.New(slog.NewJSONHandler(&buf, nil))}, fake)
 	for _, stream := range []bool{true, false} {
 		ctx, cancel := context.WithCancel(context.Background())
 		req, _ := http.NewRequestWithContext(ctx, "POST", hs.URL+"/v1/completions", strings.NewReader(`{"prompt":"x","max_tokens":100,"stream":`+strconv.FormatBool(stream)+`}`))
@@ -656,6 +657,24 @@ func TestDisconnectAborts(t *testing.T) {
 				t.Fatalf("stream=%v: engine request not aborted after the client left", stream)
 			}
 			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	// The log says the client left: 499 for the non-streamed request (nothing was written),
+	// 200 with the stream's bytes for the streamed one; both marked client_closed.
+	deadline := time.Now().Add(2 * time.Second)
+	for strings.Count(buf.String(), "\n") < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d log lines: %s", len(lines), buf.String())
+	}
+	for _, line := range lines {
+		var l map[string]any
+		json.Unmarshal([]byte(line), &l)
+		want := map[any]float64{true: 200, false: 499}[l["stream"]]
+		if l["status"] != want || l["client_closed"] != true || l["finish_reason"] != "abort" {
+			t.Errorf("log line %v: want status %v, client_closed, finish_reason abort", l, want)
 		}
 	}
 }
