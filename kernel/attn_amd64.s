@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "acc_amd64.h"
 #include "hsum_amd64.h"
 
 // Attention row kernels over F16 K/V rows (attn_simd.go documents the orders).
@@ -227,14 +228,7 @@ TEXT ·dotF16Rows4HAVX2(SB), NOSPLIT, $0-64
 	JZ    d4done
 
 d4row:
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	ZERO8
 	MOVQ   SI, BX
 	XORQ   R10, R10 // byte offset into the q rows
 	MOVQ   R9, AX

@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "acc_amd64.h"
 #include "hsum_amd64.h"
 
 // Tile kernels for batched matmul: four weight rows (stride ws bytes) against two activation
@@ -53,14 +54,7 @@ TEXT ·dotQ8_0x4x2AVX2(SB), NOSPLIT, $0-56
 	LEAQ   (SI)(R8*1), R9
 	LEAQ   (R9)(R8*1), R10
 	LEAQ   (R10)(R8*1), R11
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	ZERO8
 	TESTQ  CX, CX
 	JZ     q80t42done
 

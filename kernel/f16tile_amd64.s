@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "acc_amd64.h"
 #include "hsum_amd64.h"
 
 // Batched F16 kernels in the DotF16 order: each output keeps one 8-lane accumulator (lane l
@@ -80,14 +81,7 @@ TEXT ·dotF16x4x4AVX512(SB), NOSPLIT, $0-56
 	LEAQ   (DI)(AX*1), DX
 	LEAQ   (DX)(AX*1), R12
 	LEAQ   (R12)(AX*1), R13
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	ZERO8
 	VXORPS Y8, Y8, Y8
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10

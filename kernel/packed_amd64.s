@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "acc_amd64.h"
 
 // VNNI kernels over the packed ("x8") layouts of packed.go: eight weight rows per 256-bit
 // register, activations broadcast four bytes at a time (EVEX embedded broadcast, .BCST).
@@ -39,34 +40,6 @@
 	COL8(5, corr, Y22, Y5); \
 	COL8(6, corr, Y23, Y6); \
 	COL8(7, corr, Y24, Y7)
-
-#define ZERO8 \
-	VXORPS Y0, Y0, Y0; \
-	VXORPS Y1, Y1, Y1; \
-	VXORPS Y2, Y2, Y2; \
-	VXORPS Y3, Y3, Y3; \
-	VXORPS Y4, Y4, Y4; \
-	VXORPS Y5, Y5, Y5; \
-	VXORPS Y6, Y6, Y6; \
-	VXORPS Y7, Y7, Y7
-
-// STORE8 writes accumulator c (rows 0…7 of activation row c) to DX + c·AX bytes.
-#define STORE8 \
-	VMOVUPS Y0, (DX); \
-	ADDQ    AX, DX;   \
-	VMOVUPS Y1, (DX); \
-	ADDQ    AX, DX;   \
-	VMOVUPS Y2, (DX); \
-	ADDQ    AX, DX;   \
-	VMOVUPS Y3, (DX); \
-	ADDQ    AX, DX;   \
-	VMOVUPS Y4, (DX); \
-	ADDQ    AX, DX;   \
-	VMOVUPS Y5, (DX); \
-	ADDQ    AX, DX;   \
-	VMOVUPS Y6, (DX); \
-	ADDQ    AX, DX;   \
-	VMOVUPS Y7, (DX)
 
 // func gemmQ8_0x8x8VNNI(w, x *byte, nb int, out *float32, os int)
 // Eight weight rows (one packed group, nb blocks) × eight activation rows (one P = 8 group):

@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "acc_amd64.h"
 #include "hsum_amd64.h"
 
 // Packed F16 kernels (packed_f16.go): one 8-lane accumulator per output, reduced with hsum8 —
@@ -22,14 +23,7 @@ TEXT ·gemvF16x8(SB), NOSPLIT, $0-40
 fgvgroup:
 	MOVQ   x+8(FP), DI
 	MOVQ   nb+16(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	ZERO8
 
 fgvloop:
 	VCVTPH2PS (DI), Y8
@@ -85,14 +79,7 @@ TEXT ·gemmF16x8x2(SB), NOSPLIT, $0-40
 	MOVQ   CX, DX
 	SHLQ   $4, DX
 	ADDQ   DI, DX // activation row 1
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	ZERO8
 	VXORPS Y8, Y8, Y8
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10

@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "acc_amd64.h"
 
 // VNNI kernels over packed Q4_K (packed_q4k.go) and K-quant packed activations (packed.go,
 // packActK). Per sub-block s and activation row: eight VPDPBUSD (nibbles 0…15 unsigned ×
@@ -162,14 +163,7 @@ TEXT ·gemmQ4_Kx8x8VNNI(SB), NOSPLIT, $0-40
 	MOVQ         nb+16(FP), CX
 	MOVL         $0x0f0f0f0f, AX
 	VPBROADCASTD AX, Y26
-	VXORPS       Y0, Y0, Y0
-	VXORPS       Y1, Y1, Y1
-	VXORPS       Y2, Y2, Y2
-	VXORPS       Y3, Y3, Y3
-	VXORPS       Y4, Y4, Y4
-	VXORPS       Y5, Y5, Y5
-	VXORPS       Y6, Y6, Y6
-	VXORPS       Y7, Y7, Y7
+	ZERO8
 	VPXORD       Y17, Y17, Y17
 	VPXORD       Y18, Y18, Y18
 	VPXORD       Y19, Y19, Y19
@@ -237,20 +231,6 @@ q4kx8loop:
 	MOVQ    out+24(FP), DX
 	MOVQ    os+32(FP), AX
 	SHLQ    $2, AX
-	VMOVUPS Y0, (DX)
-	ADDQ    AX, DX
-	VMOVUPS Y1, (DX)
-	ADDQ    AX, DX
-	VMOVUPS Y2, (DX)
-	ADDQ    AX, DX
-	VMOVUPS Y3, (DX)
-	ADDQ    AX, DX
-	VMOVUPS Y4, (DX)
-	ADDQ    AX, DX
-	VMOVUPS Y5, (DX)
-	ADDQ    AX, DX
-	VMOVUPS Y6, (DX)
-	ADDQ    AX, DX
-	VMOVUPS Y7, (DX)
+	STORE8
 	VZEROUPPER
 	RET

@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "acc_amd64.h"
 
 // VNNI kernels over the packed Q6_K layout of packed_q6k.go: eight weight rows per 256-bit
 // register, activations broadcast four bytes at a time (EVEX embedded broadcast, .BCST).
@@ -85,14 +86,7 @@ TEXT ·gemmQ6_Kx8x8VNNI(SB), NOSPLIT, $0-40
 	MOVQ x+8(FP), DI
 	MOVQ nb+16(FP), CX
 	CONSTS
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	ZERO8
 
 q6x8loop:
 	PREFETCHT0 4096(SI)
@@ -163,21 +157,7 @@ q6x8loop:
 	MOVQ    out+24(FP), DX
 	MOVQ    os+32(FP), AX
 	SHLQ    $2, AX
-	VMOVUPS Y0, (DX)
-	ADDQ    AX, DX
-	VMOVUPS Y1, (DX)
-	ADDQ    AX, DX
-	VMOVUPS Y2, (DX)
-	ADDQ    AX, DX
-	VMOVUPS Y3, (DX)
-	ADDQ    AX, DX
-	VMOVUPS Y4, (DX)
-	ADDQ    AX, DX
-	VMOVUPS Y5, (DX)
-	ADDQ    AX, DX
-	VMOVUPS Y6, (DX)
-	ADDQ    AX, DX
-	VMOVUPS Y7, (DX)
+	STORE8
 	VZEROUPPER
 	RET
 

@@ -1,0 +1,31 @@
+// Accumulator helpers shared by the tile and GEMV kernels: eight float32 accumulators in
+// Y0…Y7.
+
+// ZERO8 clears the accumulators Y0…Y7.
+#define ZERO8 \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7
+
+// STORE8 writes accumulator c (eight float32) to DX + c·AX bytes, c = 0…7; DX ends at the last.
+#define STORE8 \
+	VMOVUPS Y0, (DX); \
+	ADDQ    AX, DX;   \
+	VMOVUPS Y1, (DX); \
+	ADDQ    AX, DX;   \
+	VMOVUPS Y2, (DX); \
+	ADDQ    AX, DX;   \
+	VMOVUPS Y3, (DX); \
+	ADDQ    AX, DX;   \
+	VMOVUPS Y4, (DX); \
+	ADDQ    AX, DX;   \
+	VMOVUPS Y5, (DX); \
+	ADDQ    AX, DX;   \
+	VMOVUPS Y6, (DX); \
+	ADDQ    AX, DX;   \
+	VMOVUPS Y7, (DX)
