@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"encoding/binary"
 	"math/rand/v2"
 	"testing"
 
@@ -10,40 +9,9 @@ import (
 
 func init() { refPackedRows[gguf.TypeQ5_K] = refPackedRowQ5_K }
 
-// refPackedRowQ5_K is the packed Q5_K arithmetic (packed_q5k.go) from one unpacked ggml Q5_K
-// row w of k elements and its Q8_K activations x (float32 d at 0, int8 qs[256] at 4, int16
-// bsums[16] at 260, the sums per 16).
-func refPackedRowQ5_K(k int, w, x []byte) float32 {
-	le := binary.LittleEndian
-	var acc float32
-	for b := 0; b < k/256; b++ {
-		wb := w[b*q5_KBlockBytes : (b+1)*q5_KBlockBytes]
-		xb := x[b*q8_KBlockBytes : (b+1)*q8_KBlockBytes]
-		qh, qs := wb[16:48], wb[48:176]
-		var isum, imin int32
-		for s := 0; s < 8; s++ {
-			sc, m := scaleMinK4(s, wb[4:16])
-			var si int32
-			for l := 0; l < 32; l++ {
-				q := qs[32*(s/2)+l]
-				if s%2 == 0 {
-					q &= 15
-				} else {
-					q >>= 4
-				}
-				q |= (qh[l] >> s & 1) << 4
-				si += int32(q) * int32(int8(xb[4+32*s+l]))
-			}
-			isum += sc * si
-			bs := int32(int16(le.Uint16(xb[260+4*s:]))) + int32(int16(le.Uint16(xb[262+4*s:])))
-			imin += m * bs
-		}
-		dx := f32At(xb)
-		acc += float32(float32(isum) * float32(halfAt(wb)*dx))
-		acc -= float32(float32(imin) * float32(halfAt(wb[2:])*dx))
-	}
-	return acc
-}
+// refPackedRowQ5_K is the packed Q5_K arithmetic (packed_q5k.go): refPackedRowK45 with the
+// fifth bits.
+func refPackedRowQ5_K(k int, w, x []byte) float32 { return refPackedRowK45(k, w, x, true) }
 
 // randPackedQ5_K returns groups packed Q5_K groups of nb super-blocks of random bytes (every
 // bit pattern of the quants, scales and mins; some records with all scales and mins at 63)
