@@ -3,6 +3,7 @@
 #include "textflag.h"
 #include "acc_amd64.h"
 #include "hsum_amd64.h"
+#include "expf_amd64.h"
 
 // Attention row kernels over F16 K/V rows (attn_simd.go documents the orders).
 // Go operand order is reversed from Intel's: VOP src2, src1, dst.
@@ -123,73 +124,19 @@ axdone:
 	VZEROUPPER
 	RET
 
-// Constants of expf (attn_simd.go), as float32 bit patterns.
-DATA expc<>+0(SB)/4, $0xc2aeae14  // -87.34
-DATA expc<>+4(SB)/4, $0x3fb8aa3b  // log2e
-DATA expc<>+8(SB)/4, $0x3f000000  // 0.5
-DATA expc<>+12(SB)/4, $0x3f318000 // c1 = 0.693359375
-DATA expc<>+16(SB)/4, $0xb95e8083 // c2 = -2.12194440e-4
-DATA expc<>+20(SB)/4, $0x39506967 // p0
-DATA expc<>+24(SB)/4, $0x3ab743ce // p1
-DATA expc<>+28(SB)/4, $0x3c088908 // p2
-DATA expc<>+32(SB)/4, $0x3d2aa9c1 // p3
-DATA expc<>+36(SB)/4, $0x3e2aaaaa // p4
-DATA expc<>+40(SB)/4, $0x3f000000 // p5
-DATA expc<>+44(SB)/4, $0x3f800000 // 1
-DATA expc<>+48(SB)/4, $127        // exponent bias (int32)
-GLOBL expc<>(SB), RODATA|NOPTR, $52
-
 // func expShiftAVX2(s *float32, n8 int, m float32) float32
 // Per 8 lanes, the operations of expf in the same order, each rounded (no FMA).
 TEXT ·expShiftAVX2(SB), NOSPLIT, $0-28
 	MOVQ         s+0(FP), DI
 	MOVQ         n8+8(FP), CX
 	VBROADCASTSS m+16(FP), Y15
-	VBROADCASTSS expc<>+0(SB), Y14  // min
-	VBROADCASTSS expc<>+4(SB), Y13  // log2e
-	VBROADCASTSS expc<>+8(SB), Y12  // 0.5
-	VBROADCASTSS expc<>+12(SB), Y11 // c1
-	VBROADCASTSS expc<>+16(SB), Y10 // c2
-	VBROADCASTSS expc<>+44(SB), Y9  // 1
-	VPBROADCASTD expc<>+48(SB), Y8  // 127
+	EXPFCONSTS
 	VXORPS       Y7, Y7, Y7         // lane sums
 
 exloop:
 	VMOVUPS      0(DI), Y0
 	VSUBPS       Y15, Y0, Y0      // x = s - m
-	VMULPS       Y13, Y0, Y1
-	VADDPS       Y12, Y1, Y1
-	VROUNDPS     $1, Y1, Y1       // fn = floor(x·log2e + 0.5)
-	VMULPS       Y11, Y1, Y2
-	VSUBPS       Y2, Y0, Y2       // r = x - fn·c1
-	VMULPS       Y10, Y1, Y3
-	VSUBPS       Y3, Y2, Y2       // r -= fn·c2
-	VMULPS       Y2, Y2, Y3       // z = r·r
-	VBROADCASTSS expc<>+20(SB), Y4
-	VMULPS       Y2, Y4, Y4       // p0·r
-	VBROADCASTSS expc<>+24(SB), Y5
-	VADDPS       Y5, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VBROADCASTSS expc<>+28(SB), Y5
-	VADDPS       Y5, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VBROADCASTSS expc<>+32(SB), Y5
-	VADDPS       Y5, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VBROADCASTSS expc<>+36(SB), Y5
-	VADDPS       Y5, Y4, Y4
-	VMULPS       Y2, Y4, Y4
-	VBROADCASTSS expc<>+40(SB), Y5
-	VADDPS       Y5, Y4, Y4
-	VMULPS       Y3, Y4, Y4       // y·z
-	VADDPS       Y2, Y4, Y4       // + r
-	VADDPS       Y9, Y4, Y4       // + 1
-	VCVTPS2DQ    Y1, Y5           // n (exact: fn is an integer in [-126, 0])
-	VPADDD       Y8, Y5, Y5
-	VPSLLD       $23, Y5, Y5      // 2^n
-	VMULPS       Y5, Y4, Y4
-	VCMPPS       $0x1d, Y14, Y0, Y6 // x >= min (false for NaN and -Inf)
-	VANDPS       Y6, Y4, Y4
+	EXPF(Y0, Y1, Y2, Y3, Y4, Y5)
 	VCMPPS       $3, Y0, Y0, Y6     // x is NaN
 	VBLENDVPS    Y6, Y0, Y4, Y4     // NaN stays NaN
 	VMOVUPS      Y4, 0(DI)
