@@ -1,7 +1,7 @@
-// expf over eight float32 lanes, as Cephes' expf and its Go port expf (attn_simd.go) compute it: the same
-// operations in the same order, each rounded (no FMA), so the AVX2 kernels that use it (SiLU,
-// ExpShift) equal their pure-Go references bit for bit. Go operand order is reversed from
-// Intel's: VOP src2, src1, dst.
+// expf over eight float32 lanes, as Cephes' expf and its Go port expf (attn_simd.go) compute
+// it: the same operations in the same order, each rounded (no FMA), so the AVX2 kernels that
+// use it (SiLU, ExpShift) equal their pure-Go references bit for bit. Go operand order is
+// reversed from Intel's: VOP src2, src1, dst.
 
 // Constants of expf, as float32 bit patterns.
 DATA expc<>+0(SB)/4, $0xc2aeae14  // -87.34
