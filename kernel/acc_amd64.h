@@ -1,5 +1,5 @@
 // Accumulator helpers shared by the tile and GEMV kernels: eight float32 accumulators in
-// Y0…Y7.
+// Y0…Y7 (and Y8…Y15 for the F16 tiles).
 
 // ZERO8 clears the accumulators Y0…Y7.
 #define ZERO8 \
@@ -11,6 +11,17 @@
 	VXORPS Y5, Y5, Y5; \
 	VXORPS Y6, Y6, Y6; \
 	VXORPS Y7, Y7, Y7
+
+// ZERO8HI clears Y8…Y15, the second set of accumulators of the 16-accumulator F16 tiles.
+#define ZERO8HI \
+	VXORPS Y8, Y8, Y8;    \
+	VXORPS Y9, Y9, Y9;    \
+	VXORPS Y10, Y10, Y10; \
+	VXORPS Y11, Y11, Y11; \
+	VXORPS Y12, Y12, Y12; \
+	VXORPS Y13, Y13, Y13; \
+	VXORPS Y14, Y14, Y14; \
+	VXORPS Y15, Y15, Y15
 
 // STORE8 writes accumulator c (eight float32) to DX + c·AX bytes, c = 0…7; DX ends at the last.
 #define STORE8 \
