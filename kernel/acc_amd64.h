@@ -40,3 +40,13 @@
 	VMOVUPS Y6, (DX); \
 	ADDQ    AX, DX;   \
 	VMOVUPS Y7, (DX)
+
+// STORE4 writes accumulators 0…3 as STORE8 does (the 8×4 tiles).
+#define STORE4 \
+	VMOVUPS Y0, (DX); \
+	ADDQ    AX, DX;   \
+	VMOVUPS Y1, (DX); \
+	ADDQ    AX, DX;   \
+	VMOVUPS Y2, (DX); \
+	ADDQ    AX, DX;   \
+	VMOVUPS Y3, (DX)

@@ -221,15 +221,6 @@ q4gvloop:
 	COL8(2, corr, Y19, Y2); \
 	COL8(3, corr, Y20, Y3)
 
-#define STORE4 \
-	VMOVUPS Y0, (DX); \
-	ADDQ    AX, DX;   \
-	VMOVUPS Y1, (DX); \
-	ADDQ    AX, DX;   \
-	VMOVUPS Y2, (DX); \
-	ADDQ    AX, DX;   \
-	VMOVUPS Y3, (DX)
-
 // func gemmQ8_0x8x4VNNI(w, x *byte, nb int, out *float32, os int)
 // out[c·os + r] for r < 8, c < 4.
 TEXT ·gemmQ8_0x8x4VNNI(SB), NOSPLIT, $0-40

@@ -283,13 +283,7 @@ q5kx4loop:
 	MOVQ    out+24(FP), DX
 	MOVQ    os+32(FP), AX
 	SHLQ    $2, AX
-	VMOVUPS Y0, (DX)
-	ADDQ    AX, DX
-	VMOVUPS Y1, (DX)
-	ADDQ    AX, DX
-	VMOVUPS Y2, (DX)
-	ADDQ    AX, DX
-	VMOVUPS Y3, (DX)
+	STORE4
 	VZEROUPPER
 	RET
 
