@@ -10,7 +10,7 @@ var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C && cpu.X86.Ha
 // VNNI tile and packed Q8_0/Q4_0/Q4_K/Q5_K/Q6_K/F16 kernels), "avx2" or "ref" (pure Go; always "ref" when built
 // with the purego tag or off amd64).
 func Impl() string {
-	if packedOK() {
+	if useVNNI {
 		return "avx512vnni"
 	}
 	if useAVX2 {

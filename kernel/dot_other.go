@@ -2,8 +2,11 @@
 
 package kernel
 
-// useAVX2 is false: this build has only the pure-Go reference kernels.
-const useAVX2 = false
+// useAVX2 and useVNNI are false: this build has only the pure-Go reference kernels.
+const (
+	useAVX2 = false
+	useVNNI = false
+)
 
 func dotQ8_0(n int, w, x []byte) float32          { return dotQ8_0Ref(n, w, x) }
 func dotQ4_0(n int, w, x []byte) float32          { return dotQ4_0Ref(n, w, x) }

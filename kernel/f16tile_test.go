@@ -61,9 +61,12 @@ func TestDotTileF16(t *testing.T) {
 }
 
 // TestPackedF16 checks MatMul on packed F16 weights (one row by the packed GEMV, batches by
-// 8×2 tiles and a last odd column) against dotF16Ref bit for bit, for 1 to 3 threads. Without
-// VNNI the matrix is packed by hand and the pure-Go kernels run.
-func TestPackedF16(t *testing.T) {
+// 8×2 tiles and a last odd column) against dotF16Ref bit for bit, for 1 to 3 threads, with each
+// instruction set's kernels. Without AVX2 the matrix is packed by hand and the pure-Go kernels
+// run.
+func TestPackedF16(t *testing.T) { eachImpl(t, testPackedF16) }
+
+func testPackedF16(t *testing.T) {
 	r := rand.New(rand.NewPCG(33, 34))
 	for _, shape := range [][2]int{{8, 8}, {64, 24}, {2048, 16}} {
 		k, n := shape[0], shape[1]
@@ -90,7 +93,7 @@ func TestPackedF16(t *testing.T) {
 			}
 			for _, threads := range []int{1, 2, 3} {
 				got := make([]float32, nx*n)
-				if packedOK() {
+				if useAVX2 {
 					p := NewPool(threads)
 					p.MatMul(got, &m, x, nx)
 					p.Close()

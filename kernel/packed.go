@@ -51,12 +51,18 @@ type packedFormat struct {
 	// refBlock is the reference arithmetic of one block: it returns acc plus row r's product
 	// of weight record w with row i of the activation record x (group size p).
 	refBlock func(acc float32, w []byte, r int, x []byte, p, i int) float32
-	// The assembly kernels (nil without them): gemm multiplies one weight group (nb blocks) by
-	// one activation group of 8 rows, out[c·os + r]; gemv multiplies groups weight groups by
-	// one activation row (P = 1), out[8g + r].
-	gemm func(w, x *byte, nb int, out *float32, os int)
-	gemv func(w, x *byte, nb, groups int, out *float32)
-	// gemm4 (optional) is gemm for the first four activation rows of the group only.
+	// vnni and avx2 are the assembly kernels of each instruction set (zero without them);
+	// kernels picks the set this CPU runs.
+	vnni, avx2 packedKernels
+}
+
+// packedKernels are one instruction set's kernels of a packed format: gemm multiplies one weight
+// group (nb blocks) by one activation group of 8 rows, out[c·os + r]; gemv multiplies groups
+// weight groups by one activation row (P = 1), out[8g + r]; gemm4 (optional) is gemm for the
+// first four activation rows of the group only. All are bit-identical to packedDotRef.
+type packedKernels struct {
+	gemm  func(w, x *byte, nb int, out *float32, os int)
+	gemv  func(w, x *byte, nb, groups int, out *float32)
 	gemm4 func(w, x *byte, nb int, out *float32, os int)
 }
 
@@ -242,30 +248,32 @@ func packActK(q []byte, nbk, p, r int, pa []byte) {
 }
 
 // gemmPacked sets out[c·os + r] for r, c < 8: one packed weight group of type t (nb blocks)
-// times one activation group of 8 rows; the reference where there is no kernel or no VNNI.
+// times one activation group of 8 rows; the reference where this CPU has no kernel for t.
 func gemmPacked(t gguf.Type, w, x []byte, nb int, out []float32, os int) {
 	f := packedFormats[t]
 	_ = w[nb*f.rec-1]
 	_ = x[nb*f.actRec(8)-1]
 	_ = out[7*os+7]
-	if f.gemm == nil || !packedOK() {
+	k := f.kernels()
+	if k == nil {
 		packedDotRef(t, w, nb, 1, x, 8, 0, 8, out, os)
 		return
 	}
-	f.gemm(&w[0], &x[0], nb, &out[0], os)
+	k.gemm(&w[0], &x[0], nb, &out[0], os)
 }
 
 // gemm4Packed is gemmPacked for the first four activation rows (c < 4) of the group, false
-// (nothing done) when type t has no such kernel or the CPU no VNNI.
+// (nothing done) when this CPU has no such kernel for type t.
 func gemm4Packed(t gguf.Type, w, x []byte, nb int, out []float32, os int) bool {
 	f := packedFormats[t]
-	if f.gemm4 == nil || !packedOK() {
+	k := f.kernels()
+	if k == nil || k.gemm4 == nil {
 		return false
 	}
 	_ = w[nb*f.rec-1]
 	_ = x[nb*f.actRec(8)-1]
 	_ = out[3*os+7]
-	f.gemm4(&w[0], &x[0], nb, &out[0], os)
+	k.gemm4(&w[0], &x[0], nb, &out[0], os)
 	return true
 }
 
@@ -278,9 +286,10 @@ func gemvPacked(t gguf.Type, w, x []byte, nb, groups int, out []float32) {
 	_ = w[groups*nb*f.rec-1]
 	_ = x[nb*f.actRec(1)-1]
 	_ = out[8*groups-1]
-	if f.gemv == nil || !packedOK() {
+	k := f.kernels()
+	if k == nil {
 		packedDotRef(t, w, nb, groups, x, 1, 0, 1, out, 0)
 		return
 	}
-	f.gemv(&w[0], &x[0], nb, groups, &out[0])
+	k.gemv(&w[0], &x[0], nb, groups, &out[0])
 }

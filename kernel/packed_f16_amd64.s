@@ -140,3 +140,70 @@ fgmloop:
 	VMOVSS  X0, 28(DX)
 	VZEROUPPER
 	RET
+
+// FROW4(r, yw, c0, c1) adds row r's products with activation rows 0 (Y8) and 1 (Y9) to c0 and
+// c1 (AVX2: sixteen registers).
+#define FROW4(r, yw, c0, c1) \
+	VCVTPH2PS   (16*r)(SI), yw; \
+	VFMADD231PS Y8, yw, c0;     \
+	VFMADD231PS Y9, yw, c1
+
+// F16HALF runs one pass of gemmF16x8x2AVX2 over rows r0 … r0+3 (SI at their first record,
+// DI and R9 at activation rows 0 and 1, CX records) and stores out[c·os + r0 + j] from
+// DX (AX = os in bytes).
+#define F16HALF(lbl) \
+	ZERO8; \
+lbl:; \
+	VCVTPH2PS (DI), Y8;        \
+	VCVTPH2PS (R9), Y9;        \
+	FROW4(0, Y10, Y0, Y4);     \
+	FROW4(1, Y11, Y1, Y5);     \
+	FROW4(2, Y12, Y2, Y6);     \
+	FROW4(3, Y13, Y3, Y7);     \
+	ADDQ      $128, SI;        \
+	ADDQ      $16, DI;         \
+	ADDQ      $16, R9;         \
+	DECQ      CX;              \
+	JNZ       lbl;             \
+	HSUM8(Y0, X0, X8);         \
+	HSUM8(Y1, X1, X8);         \
+	HSUM8(Y2, X2, X8);         \
+	HSUM8(Y3, X3, X8);         \
+	HSUM8(Y4, X4, X8);         \
+	HSUM8(Y5, X5, X8);         \
+	HSUM8(Y6, X6, X8);         \
+	HSUM8(Y7, X7, X8);         \
+	VMOVSS    X0, 0(DX);       \
+	VMOVSS    X1, 4(DX);       \
+	VMOVSS    X2, 8(DX);       \
+	VMOVSS    X3, 12(DX);      \
+	VMOVSS    X4, 0(DX)(AX*1); \
+	VMOVSS    X5, 4(DX)(AX*1); \
+	VMOVSS    X6, 8(DX)(AX*1); \
+	VMOVSS    X7, 12(DX)(AX*1)
+
+// func gemmF16x8x2AVX2(w *byte, x *uint16, nb int, out *float32, os int)
+// gemmF16x8x2 in sixteen registers: two passes of four rows × two activation rows (the
+// second over the records' upper 64 bytes, from L1/L2), same order and bits.
+TEXT ·gemmF16x8x2AVX2(SB), NOSPLIT, $0-40
+	MOVQ out+24(FP), DX
+	MOVQ os+32(FP), AX
+	SHLQ $2, AX
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ nb+16(FP), CX
+	MOVQ CX, R9
+	SHLQ $4, R9
+	ADDQ DI, R9 // activation row 1
+	F16HALF(fa2lo)
+	MOVQ w+0(FP), SI
+	ADDQ $64, SI // rows 4…7
+	MOVQ x+8(FP), DI
+	MOVQ nb+16(FP), CX
+	MOVQ CX, R9
+	SHLQ $4, R9
+	ADDQ DI, R9
+	ADDQ $16, DX
+	F16HALF(fa2hi)
+	VZEROUPPER
+	RET

@@ -2,5 +2,11 @@
 
 package kernel
 
-// packedOK is false: this build has no packed kernels, so matrices are not packed.
-func packedOK() bool { return false }
+import "github.com/golem-llm/golem/gguf"
+
+// This build has no packed kernels: matrices are not packed (tests pack them by hand and run
+// the pure-Go reference).
+
+func (f *packedFormat) kernels() *packedKernels { return nil }
+
+func packable(gguf.Type) bool { return false }

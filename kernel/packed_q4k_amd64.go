@@ -11,6 +11,5 @@ func gemmQ4_Kx8x8VNNI(w, x *byte, nb int, out *float32, os int)
 func gemvQ4_Kx8VNNI(w, x *byte, nb, groups int, out *float32)
 
 func init() {
-	f := packedFormats[gguf.TypeQ4_K]
-	f.gemm, f.gemv = gemmQ4_Kx8x8VNNI, gemvQ4_Kx8VNNI
+	packedFormats[gguf.TypeQ4_K].vnni = packedKernels{gemm: gemmQ4_Kx8x8VNNI, gemv: gemvQ4_Kx8VNNI}
 }

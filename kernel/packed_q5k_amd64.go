@@ -14,7 +14,5 @@ func gemm4Q5_Kx8x8VNNI(w, x *byte, nb int, out *float32, os int)
 func gemvQ5_Kx8VNNI(w, x *byte, nb, groups int, out *float32)
 
 func init() {
-	packedQ5_K.gemm = gemmQ5_Kx8x8VNNI
-	packedQ5_K.gemm4 = gemm4Q5_Kx8x8VNNI
-	packedQ5_K.gemv = gemvQ5_Kx8VNNI
+	packedQ5_K.vnni = packedKernels{gemm: gemmQ5_Kx8x8VNNI, gemv: gemvQ5_Kx8VNNI, gemm4: gemm4Q5_Kx8x8VNNI}
 }

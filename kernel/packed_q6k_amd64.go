@@ -14,7 +14,5 @@ func gemm4Q6_Kx8x8VNNI(w, x *byte, nb int, out *float32, os int)
 func gemvQ6_Kx8VNNI(w, x *byte, nb, groups int, out *float32)
 
 func init() {
-	packedQ6_K.gemm = gemmQ6_Kx8x8VNNI
-	packedQ6_K.gemm4 = gemm4Q6_Kx8x8VNNI
-	packedQ6_K.gemv = gemvQ6_Kx8VNNI
+	packedQ6_K.vnni = packedKernels{gemm: gemmQ6_Kx8x8VNNI, gemv: gemvQ6_Kx8VNNI, gemm4: gemm4Q6_Kx8x8VNNI}
 }

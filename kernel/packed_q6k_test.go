@@ -124,39 +124,57 @@ func TestPackedQ6_KKernels(t *testing.T) {
 	}
 }
 
-// checkPackedKernels checks the assembly kernels of type typ (gemm, gemm4, gemv) bit for bit
+// checkPackedKernels checks the assembly kernels of type typ (gemm, gemm4, gemv; VNNI and AVX2) bit for bit
 // against packedDotRef on the packed weights w (groups groups of nb blocks): every group against
 // two random activation groups of 8 rows (gemm4 must write nothing past its four rows), and all
 // groups against one activation row.
 func checkPackedKernels(t *testing.T, r *rand.Rand, typ gguf.Type, w []byte, groups, nb int) {
 	t.Helper()
 	f := packedFormats[typ]
-	if f.gemm == nil || !packedOK() {
+	sets := runnableKernels(f)
+	if len(sets) == 0 {
 		t.Skipf("no packed %s kernels", typ)
 	}
-	x8 := randPackedActK(r, 2, nb, 8)
-	for g := 0; g < groups; g++ {
-		wg := w[g*nb*f.rec : (g+1)*nb*f.rec]
-		for c := 0; c < 2; c++ {
-			xc := x8[c*nb*8*actKRecBytes : (c+1)*nb*8*actKRecBytes]
-			const os = 11
-			got, want := make([]float32, 7*os+8), make([]float32, 7*os+8)
-			f.gemm(&wg[0], &xc[0], nb, &got[0], os)
-			packedDotRef(typ, wg, nb, 1, xc, 8, 0, 8, want, os)
-			sameSlice(t, fmt.Sprintf("gemm nb=%d group %d act group %d", nb, g, c), got, want)
-			got4 := make([]float32, 7*os+8)
-			f.gemm4(&wg[0], &xc[0], nb, &got4[0], os)
-			sameSlice(t, fmt.Sprintf("gemm4 nb=%d group %d act group %d", nb, g, c), got4, want[:3*os+8])
-			for i := 3*os + 8; i < len(got4); i++ {
-				if got4[i] != 0 {
-					t.Fatalf("gemm4 nb=%d: wrote out[%d]", nb, i)
+	for name, k := range sets {
+		x8 := randPackedActK(r, 2, nb, 8)
+		for g := 0; g < groups; g++ {
+			wg := w[g*nb*f.rec : (g+1)*nb*f.rec]
+			for c := 0; c < 2; c++ {
+				xc := x8[c*nb*8*actKRecBytes : (c+1)*nb*8*actKRecBytes]
+				const os = 11
+				got, want := make([]float32, 7*os+8), make([]float32, 7*os+8)
+				k.gemm(&wg[0], &xc[0], nb, &got[0], os)
+				packedDotRef(typ, wg, nb, 1, xc, 8, 0, 8, want, os)
+				sameSlice(t, fmt.Sprintf("%s gemm nb=%d group %d act group %d", name, nb, g, c), got, want)
+				if k.gemm4 == nil {
+					continue
+				}
+				got4 := make([]float32, 7*os+8)
+				k.gemm4(&wg[0], &xc[0], nb, &got4[0], os)
+				sameSlice(t, fmt.Sprintf("%s gemm4 nb=%d group %d act group %d", name, nb, g, c), got4, want[:3*os+8])
+				for i := 3*os + 8; i < len(got4); i++ {
+					if got4[i] != 0 {
+						t.Fatalf("%s gemm4 nb=%d: wrote out[%d]", name, nb, i)
+					}
 				}
 			}
 		}
+		x1 := randPackedActK(r, 1, nb, 1)
+		got, want := make([]float32, 8*groups), make([]float32, 8*groups)
+		k.gemv(&w[0], &x1[0], nb, groups, &got[0])
+		packedDotRef(typ, w, nb, groups, x1, 1, 0, 1, want, 0)
+		sameSlice(t, fmt.Sprintf("%s gemv nb=%d", name, nb), got, want)
 	}
-	x1 := randPackedActK(r, 1, nb, 1)
-	got, want := make([]float32, 8*groups), make([]float32, 8*groups)
-	f.gemv(&w[0], &x1[0], nb, groups, &got[0])
-	packedDotRef(typ, w, nb, groups, x1, 1, 0, 1, want, 0)
-	sameSlice(t, fmt.Sprintf("gemv nb=%d", nb), got, want)
+}
+
+// runnableKernels returns the packed kernel sets of f this CPU can run, by instruction set.
+func runnableKernels(f *packedFormat) map[string]*packedKernels {
+	sets := map[string]*packedKernels{}
+	if useVNNI && f.vnni.gemm != nil {
+		sets["vnni"] = &f.vnni
+	}
+	if useAVX2 && f.avx2.gemm != nil {
+		sets["avx2"] = &f.avx2
+	}
+	return sets
 }

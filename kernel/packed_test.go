@@ -84,9 +84,11 @@ func extremeBlocks(r *rand.Rand, m *Matrix) {
 // TestPackedMatMul checks MatMul on packed Q8_0 and Q4_0 weights bit for bit against
 // refPackedRow, for one to 19 activation rows (the one-row kernel, full 8-row tiles and every
 // column tail), weight rows 8 to 40, k from one block up, extreme quants and scales, and 1 to
-// 3 threads. Where the CPU has no VNNI the matrices are packed by hand and the kernels are the
-// pure-Go reference, which the test then checks.
-func TestPackedMatMul(t *testing.T) {
+// 3 threads, with each instruction set's kernels (eachImpl). Where the CPU has no kernels for a
+// type the kernels are the pure-Go reference, which the test then checks.
+func TestPackedMatMul(t *testing.T) { eachImpl(t, testPackedMatMul) }
+
+func testPackedMatMul(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K} {
 		ref := refPackedRows[typ]
@@ -125,7 +127,7 @@ func TestPackedMatMul(t *testing.T) {
 				for _, threads := range []int{1, 2, 3} {
 					p := NewPool(threads)
 					got := make([]float32, nx*n)
-					if packedOK() {
+					if packedFormats[typ].kernels() != nil {
 						p.MatMul(got, &m, x, nx)
 					} else {
 						packedMatMulRef(&m, x, nx, got)
