@@ -24,10 +24,30 @@ func gemvQ8_0x8VNNI(w, x *byte, nb, groups int, out *float32)
 //go:noescape
 func gemvQ4_0x8VNNI(w, x *byte, nb, groups int, out *float32)
 
+//go:noescape
+func gemmQ8_0x8x8AVX2(w, x *byte, nb int, out *float32, os int)
+
+//go:noescape
+func gemmQ8_0x8x4AVX2(w, x *byte, nb int, out *float32, os int)
+
+//go:noescape
+func gemvQ8_0x8AVX2(w, x *byte, nb, groups int, out *float32)
+
+//go:noescape
+func gemmQ4_0x8x8AVX2(w, x *byte, nb int, out *float32, os int)
+
+//go:noescape
+func gemmQ4_0x8x4AVX2(w, x *byte, nb int, out *float32, os int)
+
+//go:noescape
+func gemvQ4_0x8AVX2(w, x *byte, nb, groups int, out *float32)
+
 func init() {
 	q8, q4 := packedFormats[gguf.TypeQ8_0], packedFormats[gguf.TypeQ4_0]
 	q8.vnni = packedKernels{gemm: gemmQ8_0x8x8VNNI, gemv: gemvQ8_0x8VNNI, gemm4: gemmQ8_0x8x4VNNI}
 	q4.vnni = packedKernels{gemm: gemmQ4_0x8x8VNNI, gemv: gemvQ4_0x8VNNI, gemm4: gemmQ4_0x8x4VNNI}
+	q8.avx2 = packedKernels{gemm: gemmQ8_0x8x8AVX2, gemv: gemvQ8_0x8AVX2, gemm4: gemmQ8_0x8x4AVX2}
+	q4.avx2 = packedKernels{gemm: gemmQ4_0x8x8AVX2, gemv: gemvQ4_0x8AVX2, gemm4: gemmQ4_0x8x4AVX2}
 }
 
 // kernels returns the packed kernels of f this CPU runs: the VNNI set where the CPU has

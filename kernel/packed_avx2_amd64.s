@@ -1,0 +1,363 @@
+//go:build !purego
+
+#include "textflag.h"
+#include "acc_amd64.h"
+
+// AVX2 kernels over the packed Q8_0 and Q4_0 layouts of packed.go (the same records as the
+// VNNI kernels), for CPUs without AVX-512: sixteen registers, VEX encodings only. The integer
+// dot of a 32-byte chunk (four elements of eight rows) with four activation bytes broadcast:
+//
+//	Q8_0: the stored w+128 XOR 0x80 gives w; VPMADDUBSW(|w|, sign(x, w)) then VPMADDWD with
+//	      ones gives each row's four products in its 32-bit lane. |w| ≤ 128 and |x| ≤ 127
+//	      (quantizeQ8_0 never writes −128) keep each int16 pair sum ≤ 32512: no saturation.
+//	Q4_0: VPMADDUBSW(nibbles 0…15, x) pair sums ≤ 2·15·128 = 3840, so all eight of a block add
+//	      up in int16 (≤ 30720) before one VPMADDWD with ones; then −8·Σx.
+//
+// So each row's integer sum s is exact, and acc += float32(s) · (d_w · d_x) follows with the
+// same roundings as packedDotRef: results are bit-identical to it and to the VNNI kernels.
+// Go operand order is reversed from Intel's: VOP src2, src1, dst.
+
+// Packed activation record offsets (P = 8): quants of row c at 32c, d_x at 256+4c, −8·Σx at
+// 320+4c; a record is 352 bytes. The tile passes read quants from DI and the per-row words from
+// R8, so that a second pass over columns 4…7 offsets DI by 128 and R8 by 16.
+
+// CONSTS sets Y14 to int16 ones (VPMADDWD widening) and Y15 to bytes v.
+#define CONSTS(v) \
+	MOVL         $0x00010001, AX; \
+	VMOVD        AX, X14;         \
+	VPBROADCASTD X14, Y14;        \
+	MOVL         v, AX;           \
+	VMOVD        AX, X15;         \
+	VPBROADCASTD X15, Y15
+
+// Q8W loads chunk k of a Q8_0 record: Y12 = w (signed), Y13 = |w| (Y15 = 0x80 bytes).
+#define Q8W(k) \
+	VMOVDQU (16+32*k)(SI), Y12; \
+	VPXOR   Y15, Y12, Y12;      \
+	VPABSB  Y12, Y13
+
+// Q8C adds column c's products with chunk k to the int32 row lanes yi (yt scratch); Q8C0 sets
+// yi to those of chunk 0.
+#define Q8C(c, k, yt, yi) \
+	VPBROADCASTD (32*c+4*k)(DI), yt; \
+	VPSIGNB      Y12, yt, yt;        \
+	VPMADDUBSW   yt, Y13, yt;        \
+	VPMADDWD     Y14, yt, yt;        \
+	VPADDD       yt, yi, yi
+
+#define Q8C0(c, yt, yi) \
+	VPBROADCASTD (32*c)(DI), yt; \
+	VPSIGNB      Y12, yt, yt;    \
+	VPMADDUBSW   yt, Y13, yt;    \
+	VPMADDWD     Y14, yt, yi
+
+#define Q8CHUNK4(k) \
+	Q8W(k);              \
+	Q8C(0, k, Y8, Y4);   \
+	Q8C(1, k, Y9, Y5);   \
+	Q8C(2, k, Y10, Y6);  \
+	Q8C(3, k, Y11, Y7)
+
+// EPI4 adds the block's integer sums Y4…Y7 of columns 0…3 to Y0…Y3 with d_w in Y12:
+// acc += float32(s) · (d_w · d_x).
+#define EPI1(c, yt, yi, ya) \
+	VBROADCASTSS (256+4*c)(R8), yt; \
+	VMULPS       Y12, yt, yt;       \
+	VCVTDQ2PS    yi, yi;            \
+	VMULPS       yt, yi, yi;        \
+	VADDPS       yi, ya, ya
+
+#define EPI4 \
+	VCVTPH2PS (SI), Y12;     \
+	EPI1(0, Y8, Y4, Y0);     \
+	EPI1(1, Y9, Y5, Y1);     \
+	EPI1(2, Y10, Y6, Y2);    \
+	EPI1(3, Y11, Y7, Y3)
+
+// Q8PASS runs the 8×4 tile over nb (CX) blocks: weights SI, activations DI/R8, sums Y0…Y3.
+#define Q8PASS(lbl) \
+	VXORPS Y0, Y0, Y0;       \
+	VXORPS Y1, Y1, Y1;       \
+	VXORPS Y2, Y2, Y2;       \
+	VXORPS Y3, Y3, Y3;       \
+lbl:;                        \
+	PREFETCHT0 4096(SI);     \
+	PREFETCHT0 4160(SI);     \
+	PREFETCHT0 4224(SI);     \
+	PREFETCHT0 4288(SI);     \
+	PREFETCHT0 4352(SI);     \
+	Q8W(0);                  \
+	Q8C0(0, Y8, Y4);         \
+	Q8C0(1, Y9, Y5);         \
+	Q8C0(2, Y10, Y6);        \
+	Q8C0(3, Y11, Y7);        \
+	Q8CHUNK4(1);             \
+	Q8CHUNK4(2);             \
+	Q8CHUNK4(3);             \
+	Q8CHUNK4(4);             \
+	Q8CHUNK4(5);             \
+	Q8CHUNK4(6);             \
+	Q8CHUNK4(7);             \
+	EPI4;                    \
+	ADDQ $272, SI;           \
+	ADDQ $352, DI;           \
+	ADDQ $352, R8;           \
+	DECQ CX;                 \
+	JNZ  lbl
+
+// func gemmQ8_0x8x8AVX2(w, x *byte, nb int, out *float32, os int)
+// Eight weight rows (one packed group, nb blocks) × eight activation rows (one P = 8 group):
+// out[c·os + r] for r, c < 8 (os in float32s), in two passes of four columns (the second
+// reads the group's weights again, from L1/L2).
+TEXT ·gemmQ8_0x8x8AVX2(SB), NOSPLIT, $0-40
+	CONSTS($0x80808080)
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ DI, R8
+	MOVQ nb+16(FP), CX
+	Q8PASS(q8a2lo)
+	MOVQ out+24(FP), DX
+	MOVQ os+32(FP), AX
+	SHLQ $2, AX
+	STORE4
+	ADDQ AX, DX
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	LEAQ 16(DI), R8
+	ADDQ $128, DI
+	MOVQ nb+16(FP), CX
+	Q8PASS(q8a2hi)
+	STORE4
+	VZEROUPPER
+	RET
+
+// func gemmQ8_0x8x4AVX2(w, x *byte, nb int, out *float32, os int)
+// out[c·os + r] for r < 8, c < 4.
+TEXT ·gemmQ8_0x8x4AVX2(SB), NOSPLIT, $0-40
+	CONSTS($0x80808080)
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ DI, R8
+	MOVQ nb+16(FP), CX
+	Q8PASS(q8a4)
+	MOVQ out+24(FP), DX
+	MOVQ os+32(FP), AX
+	SHLQ $2, AX
+	STORE4
+	VZEROUPPER
+	RET
+
+// Q4W loads chunk k of a Q4_0 record: Y12 = low nibbles (elements 4k…4k+3), Y13 = high
+// nibbles (elements 16+4k…16+4k+3) (Y15 = 0x0f bytes).
+#define Q4W(k) \
+	VMOVDQU (16+32*k)(SI), Y12; \
+	VPSRLW  $4, Y12, Y13;       \
+	VPAND   Y15, Y12, Y12;      \
+	VPAND   Y15, Y13, Y13
+
+// Q4C adds column c's products with chunk k to the int16 pair sums yi; Q4C0 sets yi.
+#define Q4C(c, k, yt, yi) \
+	VPBROADCASTD (32*c+4*k)(DI), yt;    \
+	VPMADDUBSW   yt, Y12, yt;           \
+	VPADDW       yt, yi, yi;            \
+	VPBROADCASTD (32*c+16+4*k)(DI), yt; \
+	VPMADDUBSW   yt, Y13, yt;           \
+	VPADDW       yt, yi, yi
+
+#define Q4C0(c, yt, yi) \
+	VPBROADCASTD (32*c)(DI), yt;    \
+	VPMADDUBSW   yt, Y12, yi;       \
+	VPBROADCASTD (32*c+16)(DI), yt; \
+	VPMADDUBSW   yt, Y13, yt;       \
+	VPADDW       yt, yi, yi
+
+#define Q4CHUNK4(k) \
+	Q4W(k);             \
+	Q4C(0, k, Y8, Y4);  \
+	Q4C(1, k, Y9, Y5);  \
+	Q4C(2, k, Y10, Y6); \
+	Q4C(3, k, Y11, Y7)
+
+// Q4WIDEN makes column c's int16 pair sums yi the row's int32 sum s = Σ q·x − 8·Σx.
+#define Q4WIDEN(c, yt, yi) \
+	VPMADDWD     Y14, yi, yi;      \
+	VPBROADCASTD (320+4*c)(R8), yt; \
+	VPADDD       yt, yi, yi
+
+#define Q4PASS(lbl) \
+	VXORPS Y0, Y0, Y0;       \
+	VXORPS Y1, Y1, Y1;       \
+	VXORPS Y2, Y2, Y2;       \
+	VXORPS Y3, Y3, Y3;       \
+lbl:;                        \
+	PREFETCHT0 4096(SI);     \
+	PREFETCHT0 4160(SI);     \
+	PREFETCHT0 4224(SI);     \
+	Q4W(0);                  \
+	Q4C0(0, Y8, Y4);         \
+	Q4C0(1, Y9, Y5);         \
+	Q4C0(2, Y10, Y6);        \
+	Q4C0(3, Y11, Y7);        \
+	Q4CHUNK4(1);             \
+	Q4CHUNK4(2);             \
+	Q4CHUNK4(3);             \
+	Q4WIDEN(0, Y8, Y4);      \
+	Q4WIDEN(1, Y9, Y5);      \
+	Q4WIDEN(2, Y10, Y6);     \
+	Q4WIDEN(3, Y11, Y7);     \
+	EPI4;                    \
+	ADDQ $144, SI;           \
+	ADDQ $352, DI;           \
+	ADDQ $352, R8;           \
+	DECQ CX;                 \
+	JNZ  lbl
+
+// func gemmQ4_0x8x8AVX2(w, x *byte, nb int, out *float32, os int)
+// As gemmQ8_0x8x8AVX2 for packed Q4_0 weights.
+TEXT ·gemmQ4_0x8x8AVX2(SB), NOSPLIT, $0-40
+	CONSTS($0x0f0f0f0f)
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ DI, R8
+	MOVQ nb+16(FP), CX
+	Q4PASS(q4a2lo)
+	MOVQ out+24(FP), DX
+	MOVQ os+32(FP), AX
+	SHLQ $2, AX
+	STORE4
+	ADDQ AX, DX
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	LEAQ 16(DI), R8
+	ADDQ $128, DI
+	MOVQ nb+16(FP), CX
+	Q4PASS(q4a2hi)
+	STORE4
+	VZEROUPPER
+	RET
+
+// func gemmQ4_0x8x4AVX2(w, x *byte, nb int, out *float32, os int)
+TEXT ·gemmQ4_0x8x4AVX2(SB), NOSPLIT, $0-40
+	CONSTS($0x0f0f0f0f)
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ DI, R8
+	MOVQ nb+16(FP), CX
+	Q4PASS(q4a4)
+	MOVQ out+24(FP), DX
+	MOVQ os+32(FP), AX
+	SHLQ $2, AX
+	STORE4
+	VZEROUPPER
+	RET
+
+// Packed activation record offsets (P = 1): quants at 0, d_x at 32, −8·Σx at 40; a record is
+// 44 bytes.
+
+// Q8V adds the row's products with chunk k to yi (yw, ya, yt scratch).
+#define Q8V(k, yw, ya, yt, yi) \
+	VMOVDQU      (16+32*k)(SI), yw; \
+	VPXOR        Y15, yw, yw;       \
+	VPABSB       yw, ya;            \
+	VPBROADCASTD (4*k)(DI), yt;     \
+	VPSIGNB      yw, yt, yt;        \
+	VPMADDUBSW   yt, ya, yt;        \
+	VPMADDWD     Y14, yt, yt;       \
+	VPADDD       yt, yi, yi
+
+// GEMVEPI adds the block's sum Y1 + Y2 to Y0: acc += float32(s) · (d_w · d_x).
+#define GEMVEPI \
+	VPADDD       Y2, Y1, Y1;   \
+	VCVTPH2PS    (SI), Y3;     \
+	VBROADCASTSS 32(DI), Y4;   \
+	VMULPS       Y3, Y4, Y4;   \
+	VCVTDQ2PS    Y1, Y1;       \
+	VMULPS       Y4, Y1, Y1;   \
+	VADDPS       Y1, Y0, Y0
+
+// func gemvQ8_0x8AVX2(w, x *byte, nb, groups int, out *float32)
+// groups packed groups of eight weight rows (nb blocks each, one after another) × one
+// activation row (P = 1): out[8g + r]. Two integer chains per block (chunks 0…3, 4…7).
+TEXT ·gemvQ8_0x8AVX2(SB), NOSPLIT, $0-40
+	CONSTS($0x80808080)
+	MOVQ w+0(FP), SI
+	MOVQ groups+24(FP), BX
+	MOVQ out+32(FP), DX
+
+q8gv2group:
+	MOVQ   x+8(FP), DI
+	MOVQ   nb+16(FP), CX
+	VXORPS Y0, Y0, Y0
+
+q8gv2loop:
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	Q8V(0, Y4, Y5, Y6, Y1)
+	Q8V(4, Y7, Y8, Y9, Y2)
+	Q8V(1, Y10, Y11, Y12, Y1)
+	Q8V(5, Y4, Y5, Y6, Y2)
+	Q8V(2, Y7, Y8, Y9, Y1)
+	Q8V(6, Y10, Y11, Y12, Y2)
+	Q8V(3, Y4, Y5, Y6, Y1)
+	Q8V(7, Y7, Y8, Y9, Y2)
+	GEMVEPI
+	ADDQ  $272, SI
+	ADDQ  $44, DI
+	DECQ  CX
+	JNZ   q8gv2loop
+
+	VMOVUPS Y0, (DX)
+	ADDQ    $32, DX
+	DECQ    BX
+	JNZ     q8gv2group
+	VZEROUPPER
+	RET
+
+// Q4V adds the row's products with chunk k (low and high nibbles) to the int16 pair sums yi.
+#define Q4V(k, yw, yh, yt, yi) \
+	VMOVDQU      (16+32*k)(SI), yw; \
+	VPSRLW       $4, yw, yh;        \
+	VPAND        Y15, yw, yw;       \
+	VPAND        Y15, yh, yh;       \
+	VPBROADCASTD (4*k)(DI), yt;     \
+	VPMADDUBSW   yt, yw, yw;        \
+	VPBROADCASTD (16+4*k)(DI), yt;  \
+	VPMADDUBSW   yt, yh, yh;        \
+	VPADDW       yw, yi, yi;        \
+	VPADDW       yh, yi, yi
+
+// func gemvQ4_0x8AVX2(w, x *byte, nb, groups int, out *float32)
+// As gemvQ8_0x8AVX2 for packed Q4_0 weights.
+TEXT ·gemvQ4_0x8AVX2(SB), NOSPLIT, $0-40
+	CONSTS($0x0f0f0f0f)
+	MOVQ w+0(FP), SI
+	MOVQ groups+24(FP), BX
+	MOVQ out+32(FP), DX
+
+q4gv2group:
+	MOVQ   x+8(FP), DI
+	MOVQ   nb+16(FP), CX
+	VXORPS Y0, Y0, Y0
+
+q4gv2loop:
+	VPXOR        Y1, Y1, Y1
+	VPXOR        Y2, Y2, Y2
+	Q4V(0, Y4, Y5, Y6, Y1)
+	Q4V(1, Y7, Y8, Y9, Y2)
+	Q4V(2, Y10, Y11, Y12, Y1)
+	Q4V(3, Y4, Y5, Y6, Y2)
+	VPADDW       Y2, Y1, Y1
+	VPMADDWD     Y14, Y1, Y1
+	VPBROADCASTD 40(DI), Y2 // GEMVEPI adds Y2 to Y1: here the correction −8·Σx
+	GEMVEPI
+	ADDQ         $144, SI
+	ADDQ         $44, DI
+	DECQ         CX
+	JNZ          q4gv2loop
+
+	VMOVUPS Y0, (DX)
+	ADDQ    $32, DX
+	DECQ    BX
+	JNZ     q4gv2group
+	VZEROUPPER
+	RET
