@@ -7,8 +7,8 @@ import "golang.org/x/sys/cpu"
 var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C && cpu.X86.HasAVX
 
 // Impl names the implementation the kernels dispatch to: "avx512vnni" (AVX2 kernels plus the
-// VNNI tile and packed Q8_0/Q4_0/Q4_K/Q5_K/Q6_K/F16 kernels), "avx2" or "ref" (pure Go; always "ref" when built
-// with the purego tag or off amd64).
+// VNNI tile and packed kernels), "avx2" (AVX2/FMA/F16C kernels, packed ones included) or "ref"
+// (pure Go; always "ref" when built with the purego tag or off amd64).
 func Impl() string {
 	if useVNNI {
 		return "avx512vnni"

@@ -16,17 +16,18 @@ type Matrix struct {
 	RowBytes int
 	Data     []byte
 
-	// packed is Data in the VNNI kernels' interleaved layout (packed.go), made by NewMatrix
+	// packed is Data in the packed kernels' interleaved layout (packed.go), made by NewMatrix
 	// for the types of packedFormats (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) and F16 (packed_f16.go) when
-	// the CPU has AVX512-VNNI; nil otherwise.
+	// the CPU runs packed kernels for the type (AVX2 or AVX512-VNNI); nil otherwise.
 	packed []byte
 }
 
 // NewMatrix checks that data holds n ≥ 0 rows of k > 0 elements of type t and returns the
 // Matrix. Data must not change afterwards (the packed copy would go stale).
-// On a CPU with AVX512-VNNI, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K and F16 weights with n a multiple of
-// 8 are repacked into the interleaved layout of the packed kernels (packed*.go): a copy as
-// large as data, which data is no longer read for products (it still is for Row).
+// Where the CPU runs the packed kernels (AVX2 with FMA and F16C, or AVX512-VNNI), Q8_0, Q4_0,
+// Q4_K, Q5_K, Q6_K and F16 weights with n a multiple of 8 are repacked into the interleaved
+// layout of the packed kernels (packed*.go): a copy as large as data, which data is no longer
+// read for products (it still is for Row).
 func NewMatrix(t gguf.Type, k, n int, data []byte) (Matrix, error) {
 	m, err := NewRowMatrix(t, k, n, data)
 	if err == nil && packable(t) {
@@ -52,7 +53,7 @@ func NewRowMatrix(t gguf.Type, k, n int, data []byte) (Matrix, error) {
 	return Matrix{Type: t, K: k, N: n, RowBytes: int(rb), Data: data}, nil
 }
 
-// Packed reports whether m has a packed copy for the VNNI kernels (NewMatrix), so that its Data
+// Packed reports whether m has a packed copy for the packed kernels (NewMatrix), so that its Data
 // is read only by Row.
 func (m *Matrix) Packed() bool { return m.packed != nil }
 
@@ -306,7 +307,7 @@ func (t *matmulTask) runOp(op *MatMulOp, lo, hi int) {
 		return
 	}
 	if tk := tileKernel(m.Type); tk != nil && t.nx >= 2 && t.kind == actQ8_0 {
-		// Batched, unpacked weights (no VNNI, or rows not a multiple of 8): within a tile of
+		// Batched, unpacked weights (no packed kernels, or rows not a multiple of 8): within a tile of
 		// weight rows that stays in L1, the tile kernel takes the activation rows two at a time
 		// (Q8_0) or one at a time (Q4_0) against four weight rows.
 		tile := max(4, (tileBytes/m.RowBytes)&^3)

@@ -9,7 +9,7 @@ import (
 	"github.com/golem-llm/golem/gguf"
 )
 
-// Packed ("x8") weight layouts for the VNNI kernels: Q8_0, Q4_0 (here), Q4_K (packed_q4k.go),
+// Packed ("x8") weight layouts for the VNNI and AVX2 kernels: Q8_0, Q4_0 (here), Q4_K (packed_q4k.go),
 // Q5_K (packed_q5k.go) and Q6_K (packed_q6k.go) matrices whose row count is a multiple of 8 are
 // repacked at load so that one 256-bit register holds the same four elements of eight
 // consecutive rows (the interleaving of ggml's block_q8_0x8 / block_q4_0x8
@@ -19,6 +19,10 @@ import (
 // d_w of the eight rows are one vector: per block and activation row the float work is one
 // multiply of d_w by d_x, one of the integer sum by that, and one add, for eight outputs at once
 // (instead of per output), with no horizontal sums.
+// The AVX2 kernels (packed_avx2_amd64.s, packed_q*k_avx2_amd64.s) read the same records: with
+// VPMADDUBSW and VPMADDWD in place of VPDPBUSD each chunk costs a few instructions more, but the
+// float work is still shared by eight rows, and the rows of one block still form their exact
+// integer sums, so both instruction sets give the same bits.
 //
 // Group g (rows 8g … 8g+7), block b (elements 32b … 32b+31) is a fixed-size record at
 // (g·nb + b)·recBytes:

@@ -56,7 +56,7 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 // TestDecodePagedAllocatesNothing: the same on the path `golem run` and `serve` take — the paged
-// K/V cache — with a Q4_K_M model (packed Q4_K and Q6_K weights where the CPU has VNNI).
+// K/V cache — with a Q4_K_M model (packed Q4_K and Q6_K weights where the CPU has packed kernels).
 func TestDecodePagedAllocatesNothing(t *testing.T) {
 	vocab, err := gguf.Open(filepath.Join(modelsDir, "tiny-llama-q8_0.gguf"))
 	if err != nil {
