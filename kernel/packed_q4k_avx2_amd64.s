@@ -21,8 +21,9 @@
 // acc −= float32(imin)·(dmin·d_x), each product a separate VMULPS (rounded to float32, no FMA),
 // super-blocks in order into one float32 accumulator per output starting at 0.
 //
-// The 8×8 tile does not fit sixteen registers, so gemm runs the 8×4 pass (gemm4) twice over the
-// same weights (the second from L1), for activation rows 0…3 and 4…7.
+// Shapes: gemm4 is an 8×4 tile with everything in registers; gemm unpacks each weight chunk once
+// for all eight activation rows, with four rows' isums and all float accs in the frame (about
+// 7% faster than two 8×4 passes over the same weights).
 // Go operand order is reversed from Intel's: VOP src2, src1, dst.
 
 // q4kA2ScLo<>: VPSHUFB control that puts byte r (rows 0…3 in the low lane) or 4+r (rows 4…7,
@@ -197,6 +198,213 @@ loop:                 \
 	DECQ      CX;           \
 	JNZ       loop
 
+// ---- 8 weight rows × 8 activation rows in one pass (gemm) ----
+//
+// Each weight chunk is unpacked once for all eight activation rows. Registers: Y0…Y7 the int16
+// sums of activation rows 0…7 in the current sub-block, Y8 the chunk, Y9 scratch, Y10 0x0f
+// (reloaded per super-block), Y11 the sub-block's scales, Y12…Y15 the int32 isums of rows 0…3;
+// the isums of rows 4…7 live in the frame at 256+32(c−4)(SP), the float accs of all eight at
+// 32c(SP). SI weight record, DI activation record (P = 8: quants of row c at 256c, d_x at
+// 2048+4c, Σx per 32 at 2080+16c).
+
+#define Q4B8LO(p, k) \
+	VMOVDQU (160+(8*(p)+(k))*32)(SI), Y8; \
+	VPAND   Y10, Y8, Y8
+
+#define Q4B8HI(p, k) \
+	VMOVDQU (160+(8*(p)+(k))*32)(SI), Y8; \
+	VPSRLW  $4, Y8, Y8;                   \
+	VPAND   Y10, Y8, Y8
+
+#define Q4B8FIRST(s, c, y) \
+	VPBROADCASTD (256*(c)+32*(s))(DI), Y9; \
+	VPMADDUBSW   Y9, Y8, y
+
+#define Q4B8NEXT(s, k, c, y) \
+	VPBROADCASTD (256*(c)+32*(s)+4*(k))(DI), Y9; \
+	VPMADDUBSW   Y9, Y8, Y9;                      \
+	VPADDW       Y9, y, y
+
+#define Q4B8CHUNK(s, p, k, LD) \
+	LD(p, k);                \
+	Q4B8NEXT(s, k, 0, Y0);   \
+	Q4B8NEXT(s, k, 1, Y1);   \
+	Q4B8NEXT(s, k, 2, Y2);   \
+	Q4B8NEXT(s, k, 3, Y3);   \
+	Q4B8NEXT(s, k, 4, Y4);   \
+	Q4B8NEXT(s, k, 5, Y5);   \
+	Q4B8NEXT(s, k, 6, Y6);   \
+	Q4B8NEXT(s, k, 7, Y7)
+
+// Q4B8SUMS forms the int16 sums of sub-block s in Y0…Y7 and its scales in Y11.
+#define Q4B8SUMS(s, p, LD) \
+	LD(p, 0);                 \
+	Q4B8FIRST(s, 0, Y0);      \
+	Q4B8FIRST(s, 1, Y1);      \
+	Q4B8FIRST(s, 2, Y2);      \
+	Q4B8FIRST(s, 3, Y3);      \
+	Q4B8FIRST(s, 4, Y4);      \
+	Q4B8FIRST(s, 5, Y5);      \
+	Q4B8FIRST(s, 6, Y6);      \
+	Q4B8FIRST(s, 7, Y7);      \
+	Q4B8CHUNK(s, p, 1, LD);   \
+	Q4B8CHUNK(s, p, 2, LD);   \
+	Q4B8CHUNK(s, p, 3, LD);   \
+	Q4B8CHUNK(s, p, 4, LD);   \
+	Q4B8CHUNK(s, p, 5, LD);   \
+	Q4B8CHUNK(s, p, 6, LD);   \
+	Q4B8CHUNK(s, p, 7, LD);   \
+	VPBROADCASTQ (32+8*(s))(SI), Y11; \
+	VPSHUFB      q4kA2ScLo<>(SB), Y11, Y11
+
+// Q4B8SUB0 sets the isums to sub-block 0's sc·Σq·x; Q4B8SUB adds sub-block s's.
+#define Q4B8SUB0(LD) \
+	Q4B8SUMS(0, 0, LD);      \
+	VPMADDWD Y11, Y0, Y12;   \
+	VPMADDWD Y11, Y1, Y13;   \
+	VPMADDWD Y11, Y2, Y14;   \
+	VPMADDWD Y11, Y3, Y15;   \
+	VPMADDWD Y11, Y4, Y4;    \
+	VPMADDWD Y11, Y5, Y5;    \
+	VPMADDWD Y11, Y6, Y6;    \
+	VPMADDWD Y11, Y7, Y7;    \
+	VMOVDQU  Y4, 256(SP);    \
+	VMOVDQU  Y5, 288(SP);    \
+	VMOVDQU  Y6, 320(SP);    \
+	VMOVDQU  Y7, 352(SP)
+
+#define Q4B8SUB(s, p, LD) \
+	Q4B8SUMS(s, p, LD);      \
+	VPMADDWD Y11, Y0, Y0;    \
+	VPMADDWD Y11, Y1, Y1;    \
+	VPMADDWD Y11, Y2, Y2;    \
+	VPMADDWD Y11, Y3, Y3;    \
+	VPMADDWD Y11, Y4, Y4;    \
+	VPMADDWD Y11, Y5, Y5;    \
+	VPMADDWD Y11, Y6, Y6;    \
+	VPMADDWD Y11, Y7, Y7;    \
+	VPADDD   Y0, Y12, Y12;   \
+	VPADDD   Y1, Y13, Y13;   \
+	VPADDD   Y2, Y14, Y14;   \
+	VPADDD   Y3, Y15, Y15;   \
+	VPADDD   256(SP), Y4, Y4; \
+	VPADDD   288(SP), Y5, Y5; \
+	VPADDD   320(SP), Y6, Y6; \
+	VPADDD   352(SP), Y7, Y7; \
+	VMOVDQU  Y4, 256(SP);    \
+	VMOVDQU  Y5, 288(SP);    \
+	VMOVDQU  Y6, 320(SP);    \
+	VMOVDQU  Y7, 352(SP)
+
+// Q4B8FIN finishes activation row c's super-block (isum yi) into its acc at 32c(SP): with the
+// mins pairs in Y4…Y7, d in Y8, dmin in Y9, as Q4A2FIN; Y0…Y3 scratch.
+#define Q4B8FIN(c, yi) \
+	VBROADCASTSS (2048+4*(c))(DI), Y1;     \
+	VMULPS       Y1, Y8, Y2;               \
+	VCVTDQ2PS    yi, yi;                   \
+	VMULPS       Y2, yi, yi;               \
+	VMOVUPS      (32*(c))(SP), Y0;         \
+	VADDPS       yi, Y0, Y0;               \
+	VMULPS       Y1, Y9, Y1;               \
+	VPBROADCASTD (2080+16*(c))(DI), Y2;    \
+	VPMADDWD     Y4, Y2, Y2;               \
+	VPBROADCASTD (2080+16*(c)+4)(DI), Y3;  \
+	VPMADDWD     Y5, Y3, Y3;               \
+	VPADDD       Y3, Y2, Y2;               \
+	VPBROADCASTD (2080+16*(c)+8)(DI), Y3;  \
+	VPMADDWD     Y6, Y3, Y3;               \
+	VPADDD       Y3, Y2, Y2;               \
+	VPBROADCASTD (2080+16*(c)+12)(DI), Y3; \
+	VPMADDWD     Y7, Y3, Y3;               \
+	VPADDD       Y3, Y2, Y2;               \
+	VCVTDQ2PS    Y2, Y2;                   \
+	VMULPS       Y1, Y2, Y2;               \
+	VSUBPS       Y2, Y0, Y0;               \
+	VMOVUPS      Y0, (32*(c))(SP)
+
+// func gemmQ4_Kx8x8AVX2(w, x *byte, nb int, out *float32, os int)
+// Eight Q4_K weight rows × eight activation rows (one P = 8 group): out[c·os + r] for r, c < 8.
+TEXT ·gemmQ4_Kx8x8AVX2(SB), NOSPLIT, $384-40
+	MOVQ    w+0(FP), SI
+	MOVQ    x+8(FP), DI
+	MOVQ    nb+16(FP), CX
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 0(SP)
+	VMOVUPS Y0, 32(SP)
+	VMOVUPS Y0, 64(SP)
+	VMOVUPS Y0, 96(SP)
+	VMOVUPS Y0, 128(SP)
+	VMOVUPS Y0, 160(SP)
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+
+q4ka2x8loop:
+	PREFETCHT0 4096(SI)
+	PREFETCHT0 4160(SI)
+	PREFETCHT0 4224(SI)
+	PREFETCHT0 4288(SI)
+	PREFETCHT0 4352(SI)
+	PREFETCHT0 4416(SI)
+	PREFETCHT0 4480(SI)
+	PREFETCHT0 4544(SI)
+	PREFETCHT0 4608(SI)
+	PREFETCHT0 4672(SI)
+	PREFETCHT0 4736(SI)
+	PREFETCHT0 4800(SI)
+	PREFETCHT0 4864(SI)
+	PREFETCHT0 4928(SI)
+	PREFETCHT0 4992(SI)
+	PREFETCHT0 5056(SI)
+	PREFETCHT0 5120(SI)
+	PREFETCHT0 5184(SI)
+	PREFETCHT0 5248(SI)
+	VMOVDQU    q4kA2Mask<>(SB), Y10
+	Q4B8SUB0(Q4B8LO)
+	Q4B8SUB(1, 0, Q4B8HI)
+	Q4B8SUB(2, 1, Q4B8LO)
+	Q4B8SUB(3, 1, Q4B8HI)
+	Q4B8SUB(4, 2, Q4B8LO)
+	Q4B8SUB(5, 2, Q4B8HI)
+	Q4B8SUB(6, 3, Q4B8LO)
+	Q4B8SUB(7, 3, Q4B8HI)
+	VPMOVZXBW  96(SI), Y4
+	VPMOVZXBW  112(SI), Y5
+	VPMOVZXBW  128(SI), Y6
+	VPMOVZXBW  144(SI), Y7
+	VCVTPH2PS  (SI), Y8
+	VCVTPH2PS  16(SI), Y9
+	Q4B8FIN(0, Y12)
+	Q4B8FIN(1, Y13)
+	Q4B8FIN(2, Y14)
+	Q4B8FIN(3, Y15)
+	VMOVDQU    256(SP), Y11
+	Q4B8FIN(4, Y11)
+	VMOVDQU    288(SP), Y11
+	Q4B8FIN(5, Y11)
+	VMOVDQU    320(SP), Y11
+	Q4B8FIN(6, Y11)
+	VMOVDQU    352(SP), Y11
+	Q4B8FIN(7, Y11)
+	ADDQ       $1184, SI
+	ADDQ       $2720, DI
+	DECQ       CX
+	JNZ        q4ka2x8loop
+
+	VMOVUPS 0(SP), Y0
+	VMOVUPS 32(SP), Y1
+	VMOVUPS 64(SP), Y2
+	VMOVUPS 96(SP), Y3
+	VMOVUPS 128(SP), Y4
+	VMOVUPS 160(SP), Y5
+	VMOVUPS 192(SP), Y6
+	VMOVUPS 224(SP), Y7
+	MOVQ    out+24(FP), DX
+	MOVQ    os+32(FP), AX
+	SHLQ    $2, AX
+	STORE8
+	VZEROUPPER
+	RET
+
 // func gemm4Q4_Kx8x8AVX2(w, x *byte, nb int, out *float32, os int)
 // Eight Q4_K weight rows (one packed group, nb super-blocks) × the first four activation rows
 // of a P = 8 group: out[c·os + r] for r < 8, c < 4 (os in float32s); nothing else is written.
@@ -210,35 +418,6 @@ TEXT ·gemm4Q4_Kx8x8AVX2(SB), NOSPLIT, $0-40
 	MOVQ out+24(FP), DX
 	MOVQ os+32(FP), AX
 	SHLQ $2, AX
-	STORE4
-	VZEROUPPER
-	RET
-
-// func gemmQ4_Kx8x8AVX2(w, x *byte, nb int, out *float32, os int)
-// Eight Q4_K weight rows × eight activation rows (one P = 8 group): out[c·os + r] for r, c < 8,
-// as two 8×4 passes over the group's weights (activation rows 0…3, then 4…7).
-TEXT ·gemmQ4_Kx8x8AVX2(SB), NOSPLIT, $0-40
-	MOVQ w+0(FP), SI
-	MOVQ x+8(FP), DI
-	MOVQ nb+16(FP), CX
-	LEAQ 2048(DI), R8
-	LEAQ 2080(DI), R9
-	Q4A2PASS(q4ka2x8loop1)
-	MOVQ out+24(FP), DX
-	MOVQ os+32(FP), AX
-	SHLQ $2, AX
-	STORE4
-
-	// Second pass: activation rows 4…7 (quants at 256·4, d_x at 4·4, Σx at 16·4 past the
-	// first's), outputs from out + 4·os.
-	ADDQ AX, DX
-	MOVQ w+0(FP), SI
-	MOVQ x+8(FP), DI
-	MOVQ nb+16(FP), CX
-	LEAQ (2048+16)(DI), R8
-	LEAQ (2080+64)(DI), R9
-	ADDQ $1024, DI
-	Q4A2PASS(q4ka2x8loop2)
 	STORE4
 	VZEROUPPER
 	RET

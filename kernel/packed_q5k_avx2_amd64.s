@@ -28,7 +28,9 @@
 // super-blocks in order into one float32 accumulator per output starting at 0.
 //
 // The 8×8 tile does not fit sixteen registers, so gemm runs the 8×4 pass (gemm4) twice over the
-// same weights (the second from L1), for activation rows 0…3 and 4…7.
+// same weights (the second from L1), for activation rows 0…3 and 4…7. (One pass unpacking each
+// sub-block once for eight rows, as the Q4_K gemm does, was no faster: its isums must live in
+// the frame, and Q5_K's two int16 halves per sub-block double that traffic.)
 // Go operand order is reversed from Intel's: VOP src2, src1, dst.
 
 // q5kA2Sc0<>/q5kA2Sc1<>: VPSHUFB controls that put scale byte 2r+t (t = 0, 1: sub-block 2p+t) of
