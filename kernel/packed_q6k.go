@@ -41,9 +41,11 @@ import (
 // sub-block |Σ (q − 32)·x| ≤ 32·128·16 = 65536, times |sc| ≤ 128, times 16 sub-blocks is
 // 2^27 (the kernels' partial sums Σ q·x − 32·Σx stay within ±(63·128·16 + 65536) too).
 //
-// The kernels (packed_q6k_amd64.s): per sub-block and activation row, an integer chain starts
+// The VNNI kernels (packed_q6k_amd64.s): per sub-block and activation row, an integer chain starts
 // from the packed activations' −32·Σx_j, four VPDPBUSD add Σ q·x, VPMULLD multiplies by the
-// eight rows' sc_j and VPADDD adds the result into the rows' isum lanes. The format registers
+// eight rows' sc_j and VPADDD adds the result into the rows' isum lanes. The AVX2 kernels
+// (packed_q6k_avx2_amd64.s) form Σ q·x with VPMADDUBSW, multiply by sc_j and widen with one
+// VPMADDWD, and add the sc_j·(−32·Σx_j) terms once per super-block. The format registers
 // itself in packedFormats here (its kernels in packed_q6k_amd64.go), not in packed.go's table.
 var packedQ6_K = &packedFormat{rec: 1680, blockElems: 256, kquant: true, pack: packGroupQ6_K, refBlock: refBlockQ6_K}
 
