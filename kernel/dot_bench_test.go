@@ -2,14 +2,16 @@ package kernel
 
 import (
 	"fmt"
-	"github.com/golem-llm/golem/gguf"
 	"math/rand/v2"
+	"strings"
 	"testing"
+
+	"github.com/golem-llm/golem/gguf"
 )
 
 // BenchmarkMatMul times a rows×cols weight matrix times one activation vector on one goroutine
-// (DotRows*, or impl=vnni: the packed one-row kernels of packed.go on the repacked matrix),
-// reporting weight bytes per second (MB/s in the output = 1e6 bytes/s).
+// (impl=avx2: DotRows*; impl=packed-<Impl()>: the packed one-row kernels of packed.go on the
+// repacked matrix), reporting weight bytes per second (MB/s in the output = 1e6 bytes/s).
 // 4096x4096 Q8_0 is 17.8 MB (around L3 size); 14336x4096 is 62 MB (DRAM).
 func BenchmarkMatMul(b *testing.B) {
 	type typ struct {
@@ -73,7 +75,7 @@ func BenchmarkMatMul(b *testing.B) {
 				} else {
 					packAct(x, cols/32, 1, 0, pa)
 				}
-				impls = append(impls, "vnni")
+				impls = append(impls, "packed-"+Impl()) // the packed GEMV of this CPU's instruction set
 			}
 			for _, impl := range impls {
 				if impl == "ref" && rows > 1024 {
@@ -96,7 +98,7 @@ func BenchmarkMatMul(b *testing.B) {
 							}
 							continue
 						}
-						if impl == "vnni" {
+						if strings.HasPrefix(impl, "packed-") {
 							gemvPacked(t.typ, packed, pa, cols/packedFormats[t.typ].blockElems, rows/8, out)
 							continue
 						}
