@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/golem-llm/golem/gguf"
+	"github.com/golem-llm/golem/tensor"
 )
 
 // BenchmarkMatMul times a rows×cols weight matrix times one activation vector on one goroutine
@@ -28,6 +29,8 @@ func BenchmarkMatMul(b *testing.B) {
 		{"Q5_K", gguf.TypeQ5_K, 256, q5_KBlockBytes, true, dotQ5_KRef, dotQ5_K},
 		{"Q6_K", gguf.TypeQ6_K, 256, q6_KBlockBytes, true, dotQ6_KRef, dotQ6_K},
 		{"F16", gguf.TypeF16, 1, 2, false, nil, nil},
+		{"BF16", gguf.TypeBF16, 1, 2, false, nil, nil},
+		{"F32", gguf.TypeF32, 1, 4, false, nil, nil},
 	}
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, t := range types {
@@ -38,8 +41,13 @@ func BenchmarkMatMul(b *testing.B) {
 			for i := range w {
 				w[i] = byte(r.Uint32())
 			}
-			for i := 0; i < len(w); i += t.wb { // keep scales finite
-				if t.wb > 2 {
+			for i := 0; i < len(w); i += t.wb { // keep scales (and F32/BF16 values) finite
+				switch {
+				case t.name == "F32":
+					w[i+3] &= 0x3f
+				case t.name == "BF16":
+					w[i+1] &= 0x3f
+				case t.wb > 2:
 					w[i+1] &= 0x3f
 				}
 			}
@@ -53,6 +61,11 @@ func BenchmarkMatMul(b *testing.B) {
 			case t.name == "F16":
 				xh = make([]uint16, cols)
 				F32ToF16Row(xf, xh)
+			case t.name == "BF16":
+				xh = make([]uint16, cols)
+				for i, v := range xf {
+					xh[i] = tensor.FP32ToBF16(v)
+				}
 			case t.k:
 				x = make([]byte, Q8_KRowBytes(cols))
 				QuantizeQ8_K(xf, x)
@@ -88,6 +101,22 @@ func BenchmarkMatMul(b *testing.B) {
 				b.Run(fmt.Sprintf("%s/%dx%d/impl=%s", t.name, rows, cols, impl), func(b *testing.B) {
 					b.SetBytes(int64(len(w)))
 					for b.Loop() {
+						if t.name == "BF16" || t.name == "F32" {
+							for i := range out {
+								wr := w[i*rowBytes : (i+1)*rowBytes]
+								switch {
+								case t.name == "F32" && impl == "ref":
+									out[i] = dotF32Ref(f32View(wr), xf)
+								case t.name == "F32":
+									out[i] = dotF32(f32View(wr), xf)
+								case impl == "ref":
+									out[i] = dotBF16Ref(cols, wr, xh)
+								default:
+									out[i] = dotBF16(cols, wr, xh)
+								}
+							}
+							continue
+						}
 						if t.name == "F16" {
 							for i := range out {
 								if impl == "ref" {
