@@ -4,17 +4,65 @@ import (
 	"math"
 )
 
-// RMSNorm writes out[i] = x[i] / sqrt(mean(x²) + eps) · w[i] for one row (len(x) = len(w)).
-// The mean is accumulated in float64 as ggml_compute_forward_rms_norm_f32 does
-// (ggml-cpu/ops.cpp), then the scale is rounded to float32; w == nil skips the weight.
-// out may alias x.
+// RMSNorm writes out[i] = x[i] / sqrt(mean(x²) + eps) · w[i] for one row (len(x) = len(w));
+// w == nil skips the weight. out may alias x.
+//
+// The sum of squares is accumulated in float64 as ggml_compute_forward_rms_norm_f32 does
+// (ggml-cpu/ops.cpp), but in sixteen lanes rather than one, so a SIMD kernel can compute it
+// in the same order (sumSquares); the mean is rounded to float32, the scale is
+// 1/float32(sqrt(mean+eps)), and out[i] = (x[i]·scale)·w[i] with both products rounded (no
+// FMA). The AVX2 kernel and the pure-Go reference (rmsNormRef) agree bit for bit on all
+// inputs, Inf and huge values included. Against ggml's one-lane sum the float32 scale is within
+// one ulp (the float64 sums differ in their last bits only; TestRMSNormSumOrder).
 func RMSNorm(out, x, w []float32, eps float32) {
-	var sum float64
-	for _, v := range x {
-		sum += float64(v * v)
+	rmsNorm(out, x, w, eps)
+}
+
+// rmsNormRef is RMSNorm in pure Go, in the documented order.
+func rmsNormRef(out, x, w []float32, eps float32) {
+	scale := rmsScale(sumSquaresRef(x), len(x), eps)
+	rmsScaleRef(out, x, w, scale)
+}
+
+// rmsScale is 1/sqrt(mean+eps) for a sum of squares over n elements, rounded as ggml does: the
+// mean to float32, mean+eps in float32, the root in float64 then float32, the reciprocal in
+// float32.
+func rmsScale(sum float64, n int, eps float32) float32 {
+	mean := float32(sum / float64(n))
+	return 1 / float32(math.Sqrt(float64(mean+eps)))
+}
+
+// sumSquaresRef is Σ x[i]² in float64 in sixteen lanes: x[i]² is rounded to float32, widened,
+// and added to lane i mod 16 in increasing i; then the lanes are combined by sumLanes16.
+func sumSquaresRef(x []float32) float64 {
+	var p [16]float64
+	sumSquaresTail(&p, x, 0)
+	return sumLanes16(&p)
+}
+
+// sumSquaresTail adds float64(x[i]·x[i]) (the product rounded to float32) to p[i%16] for
+// i ≥ from, in increasing i.
+func sumSquaresTail(p *[16]float64, x []float32, from int) {
+	for i := from; i < len(x); i++ {
+		v := x[i]
+		p[i%16] += float64(float32(v * v))
 	}
-	mean := float32(sum / float64(len(x)))
-	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
+}
+
+// sumLanes16 combines sumSquares' sixteen float64 lanes the way the AVX2 kernel holds and
+// reduces them (four 4-lane accumulators a, b, c, d = p[0:4], p[4:8], p[8:12], p[12:16]):
+// q = (a+b)+(c+d) lane-wise, then (q0+q2)+(q1+q3).
+func sumLanes16(p *[16]float64) float64 {
+	var q [4]float64
+	for l := range q {
+		q[l] = (p[l] + p[4+l]) + (p[8+l] + p[12+l])
+	}
+	return (q[0] + q[2]) + (q[1] + q[3])
+}
+
+// rmsScaleRef writes out[i] = (x[i]·scale)·w[i], or x[i]·scale when w == nil.
+func rmsScaleRef(out, x, w []float32, scale float32) {
+	out = out[:len(x)]
 	if w == nil {
 		for i, v := range x {
 			out[i] = v * scale
@@ -22,14 +70,19 @@ func RMSNorm(out, x, w []float32, eps float32) {
 		return
 	}
 	w = w[:len(x)]
-	out = out[:len(x)]
 	for i, v := range x {
-		out[i] = (v * scale) * w[i]
+		out[i] = float32(v*scale) * w[i]
 	}
 }
 
-// Add writes out[i] = a[i] + b[i]. out may alias a or b.
+// Add writes out[i] = a[i] + b[i] (len(b), len(out) ≥ len(a)). out may alias a or b. The AVX2
+// kernel and the pure-Go reference (addRef) agree bit for bit.
 func Add(out, a, b []float32) {
+	add(out, a, b)
+}
+
+// addRef is Add in pure Go.
+func addRef(out, a, b []float32) {
 	b = b[:len(a)]
 	out = out[:len(a)]
 	for i := range a {
@@ -126,25 +179,37 @@ func (r *Rope) Apply(x []float32, nHeads, headDim, pos int, cache []float32) {
 
 // ApplyCached is Apply with the cos/sin pairs of the position already in cache (from Cache),
 // so a forward pass computes them once per token rather than once per layer and tensor.
+//
+// Each rotated pair (x0, x1) with cache pair (c, s) becomes (x0·c − x1·s, x0·s + x1·c), every
+// product and sum rounded to float32 (no FMA). The AVX2 kernel and the pure-Go reference
+// (ropeRef) agree bit for bit on all finite inputs.
 func (r *Rope) ApplyCached(x []float32, nHeads, headDim int, cache []float32) {
-	half := r.NDims / 2
+	rope(r.Mode, r.NDims, x, nHeads, headDim, cache)
+}
+
+// ropeRef is ApplyCached in pure Go for mode and nDims rotated dimensions per head.
+func ropeRef(mode, nDims int, x []float32, nHeads, headDim int, cache []float32) {
 	for h := 0; h < nHeads; h++ {
-		v := x[h*headDim : h*headDim+headDim]
-		if r.Mode == RopeNeoX {
-			for i := 0; i < half; i++ {
-				c, s := cache[2*i], cache[2*i+1]
-				x0, x1 := v[i], v[i+half]
-				v[i] = x0*c - x1*s
-				v[i+half] = x0*s + x1*c
-			}
-		} else {
-			for i := 0; i < half; i++ {
-				c, s := cache[2*i], cache[2*i+1]
-				x0, x1 := v[2*i], v[2*i+1]
-				v[2*i] = x0*c - x1*s
-				v[2*i+1] = x0*s + x1*c
-			}
+		ropeHeadRef(mode, nDims/2, x[h*headDim:h*headDim+headDim], cache, 0)
+	}
+}
+
+// ropeHeadRef rotates the pairs from..half-1 of one head v (half = nDims/2).
+func ropeHeadRef(mode, half int, v, cache []float32, from int) {
+	if mode == RopeNeoX {
+		for i := from; i < half; i++ {
+			c, s := cache[2*i], cache[2*i+1]
+			x0, x1 := v[i], v[i+half]
+			v[i] = float32(x0*c) - float32(x1*s)
+			v[i+half] = float32(x0*s) + float32(x1*c)
 		}
+		return
+	}
+	for i := from; i < half; i++ {
+		c, s := cache[2*i], cache[2*i+1]
+		x0, x1 := v[2*i], v[2*i+1]
+		v[2*i] = float32(x0*c) - float32(x1*s)
+		v[2*i+1] = float32(x0*s) + float32(x1*c)
 	}
 }
 
