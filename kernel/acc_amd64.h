@@ -50,3 +50,33 @@
 	VMOVUPS Y2, (DX); \
 	ADDQ    AX, DX;   \
 	VMOVUPS Y3, (DX)
+
+// One-pass tiles keep their float accumulators in the frame: FRAMEZERO8(o) clears Y0 and the
+// eight accumulators at o … o+255(SP); FRAMELOAD8(o) loads them into Y0…Y7 (for STORE8).
+// FRAMEZERO4 and FRAMELOAD4 are the same for four.
+#define FRAMEZERO4(o) \
+	VXORPS  Y0, Y0, Y0;   \
+	VMOVUPS Y0, (o)(SP);    \
+	VMOVUPS Y0, (o+32)(SP); \
+	VMOVUPS Y0, (o+64)(SP); \
+	VMOVUPS Y0, (o+96)(SP)
+
+#define FRAMEZERO8(o) \
+	FRAMEZERO4(o);           \
+	VMOVUPS Y0, (o+128)(SP); \
+	VMOVUPS Y0, (o+160)(SP); \
+	VMOVUPS Y0, (o+192)(SP); \
+	VMOVUPS Y0, (o+224)(SP)
+
+#define FRAMELOAD4(o) \
+	VMOVUPS (o)(SP), Y0;    \
+	VMOVUPS (o+32)(SP), Y1; \
+	VMOVUPS (o+64)(SP), Y2; \
+	VMOVUPS (o+96)(SP), Y3
+
+#define FRAMELOAD8(o) \
+	FRAMELOAD4(o);           \
+	VMOVUPS (o+128)(SP), Y4; \
+	VMOVUPS (o+160)(SP), Y5; \
+	VMOVUPS (o+192)(SP), Y6; \
+	VMOVUPS (o+224)(SP), Y7

@@ -242,11 +242,7 @@ Q5A2MASK(q5kA2M30<>, $0x3030303030303030)
 // Q5A2PASS runs one 8×4 pass: SI = w, DI/R8/R9 the pass's activation pointers (see above),
 // CX = nb; it leaves the four outputs in Y0…Y3 and advances SI, DI, R8, R9 past the group.
 #define Q5A2PASS(loop) \
-	VXORPS  Y0, Y0, Y0;   \
-	VMOVUPS Y0, 0(SP);    \
-	VMOVUPS Y0, 32(SP);   \
-	VMOVUPS Y0, 64(SP);   \
-	VMOVUPS Y0, 96(SP);   \
+	FRAMEZERO4(0);        \
 loop:                 \
 	VMOVDQU q5kA2M1f<>(SB), Y0; \
 	VMOVDQU q5kA2M07<>(SB), Y1; \
@@ -295,10 +291,7 @@ loop:                 \
 	ADDQ      $2720, R9;    \
 	DECQ      CX;           \
 	JNZ       loop;         \
-	VMOVUPS   0(SP), Y0;    \
-	VMOVUPS   32(SP), Y1;   \
-	VMOVUPS   64(SP), Y2;   \
-	VMOVUPS   96(SP), Y3
+	FRAMELOAD4(0)
 
 // func gemm4Q5_Kx8x8AVX2(w, x *byte, nb int, out *float32, os int)
 // Eight Q5_K weight rows (one packed group, nb super-blocks) × the first four activation rows
