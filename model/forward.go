@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/golem-llm/golem/kernel"
-	"github.com/golem-llm/golem/tensor"
 )
 
 // scratch holds the activations of one forward pass, grown to the largest batch seen
@@ -79,7 +78,7 @@ func (m *Model) Forward(b *Batch, kv KV) ([][]float32, error) {
 	r := 0
 	for si := range b.Seqs {
 		for _, t := range b.Seqs[si].Tokens {
-			if err := tensor.Dequantize(m.TokEmbd.Type, m.TokEmbd.Row(int(t)), s.x[r*E:(r+1)*E]); err != nil {
+			if err := kernel.DequantizeRow(m.TokEmbd.Type, m.TokEmbd.Row(int(t)), s.x[r*E:(r+1)*E]); err != nil {
 				return nil, fmt.Errorf("model: token_embd row %d: %w", t, err)
 			}
 			r++
