@@ -432,6 +432,7 @@ func (e *Engine) abort(id int) {
 	q.aborted = true
 	e.sch.Abort(id)
 	delete(e.reqs, id)
+	e.publish() // before the stream closes, as in step
 	e.finish(q, "abort", nil)
 }
 
@@ -534,6 +535,9 @@ func (e *Engine) step() {
 		x.q.out.push(x.ev)
 	}
 	clear(e.emit) // drop references to finished requests
+	// Publish before the finished streams close, so that a client that sees its stream end
+	// also sees its blocks released in Stats.
+	e.publish()
 	for _, f := range finished {
 		q := e.reqs[f.ID]
 		if q == nil {
@@ -542,7 +546,6 @@ func (e *Engine) step() {
 		delete(e.reqs, f.ID)
 		e.finish(q, f.Reason.String(), nil)
 	}
-	e.publish()
 }
 
 // publish copies the scheduler's gauges and counters into the snapshot Stats returns.
