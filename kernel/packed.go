@@ -63,7 +63,11 @@ type packedFormat struct {
 // packedKernels are one instruction set's kernels of a packed format: gemm multiplies one weight
 // group (nb blocks) by one activation group of 8 rows, out[c·os + r]; gemv multiplies groups
 // weight groups by one activation row (P = 1), out[8g + r]; gemm4 (optional) is gemm for the
-// first four activation rows of the group only. All are bit-identical to packedDotRef.
+// first four activation rows of the group only. All are bit-identical to packedDotRef for
+// activation quants in [−127, 127], which QuantizeQ8_0 and QuantizeQ8_K write for every finite
+// input (the AVX2 Q8_0 kernels negate activation bytes by the weights' signs, and −128 does not
+// negate; an Inf or NaN activation, which makes the row's result meaningless anyway, may then
+// give a different meaningless result per instruction set).
 type packedKernels struct {
 	gemm  func(w, x *byte, nb int, out *float32, os int)
 	gemv  func(w, x *byte, nb, groups int, out *float32)

@@ -9,7 +9,9 @@
 //
 //	Q8_0: the stored w+128 XOR 0x80 gives w; VPMADDUBSW(|w|, sign(x, w)) then VPMADDWD with
 //	      ones gives each row's four products in its 32-bit lane. |w| ≤ 128 and |x| ≤ 127
-//	      (quantizeQ8_0 never writes −128) keep each int16 pair sum ≤ 32512: no saturation.
+//	      keep each int16 pair sum ≤ 32512: no saturation. quantizeQ8_0 writes |x| ≤ 127 for
+//	      finite input; an x of −128 (from an Inf or NaN activation) would not negate in
+//	      VPSIGNB, so for such rows the result is not the reference's (both are meaningless).
 //	Q4_0: VPMADDUBSW(nibbles 0…15, x) pair sums ≤ 2·15·128 = 3840, so all eight of a block add
 //	      up in int16 (≤ 30720) before one VPMADDWD with ones; then −8·Σx.
 //
