@@ -6,7 +6,6 @@ import (
 
 	"github.com/golem-llm/golem/gguf"
 	"github.com/golem-llm/golem/kernel"
-	"github.com/golem-llm/golem/tensor"
 )
 
 // attnTask is one Attend call split into items (query row i, and query head h or, for F16
@@ -188,7 +187,7 @@ func (d *dequantTask) Run(_, lo, hi int) {
 		cnt := min(p.bs, d.last+1-b*p.bs)
 		dst := b * p.bs * re
 		// Sizes are exact by construction, so the conversion cannot fail.
-		_ = tensor.Dequantize(p.cfg.Type, p.rows(d.t[b], d.il, false, 0, cnt), p.kf[dst:dst+cnt*re])
-		_ = tensor.Dequantize(p.cfg.Type, p.rows(d.t[b], d.il, true, 0, cnt), p.vf[dst:dst+cnt*re])
+		_ = kernel.DequantizeRow(p.cfg.Type, p.rows(d.t[b], d.il, false, 0, cnt), p.kf[dst:dst+cnt*re])
+		_ = kernel.DequantizeRow(p.cfg.Type, p.rows(d.t[b], d.il, true, 0, cnt), p.vf[dst:dst+cnt*re])
 	}
 }
