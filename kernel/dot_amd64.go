@@ -168,9 +168,9 @@ func dotRowsQ4_0(n int, w []byte, wstride int, x []byte, out []float32) {
 func dotQ8_0x4x2AVX2(w *byte, ws int, x *byte, xs int, nb int, out *float32, os int)
 
 // useVNNI selects the AVX512-VNNI kernels: the packed ones (packed*.go) and the VNNI loop of
-// the four-row Q4_0 kernel (same results as AVX2). VPBROADCASTW to the upper registers needs
-// AVX512BW too.
-var useVNNI = useAVX2 && cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512BW
+// the four-row Q4_0 kernel (same results as AVX2). EVEX encodings need AVX512F and VL, and
+// VPBROADCASTW to the upper registers AVX512BW (so GODEBUG=cpu.avx512f=off alone turns them off).
+var useVNNI = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512BW
 
 // dotTileQ4_0 is dotTile for Q4_0 on unpacked weights: the four-row kernel per column, single
 // dots on the last rows. Lengths as dotTileQ8_0.
