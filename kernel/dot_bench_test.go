@@ -79,7 +79,7 @@ func BenchmarkMatMul(b *testing.B) {
 				impls = append(impls, "avx2")
 			}
 			var packed, pa []byte
-			if f := packedFormats[t.typ]; f != nil && f.kernels() != nil {
+			if f := packedFormats[t.typ]; f != nil && packable(t.typ) {
 				m := Matrix{Type: t.typ, K: cols, N: rows, RowBytes: rowBytes, Data: w}
 				packed = packMatrix(&m)
 				pa = make([]byte, cols/f.blockElems*f.actRec(1))

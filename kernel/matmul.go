@@ -165,7 +165,7 @@ func (p *Pool) matMul(x []float32, nx int, ops []MatMulOp) {
 		t.act16 = growU16(&p.act16Buf, nx*K)
 	}
 	q.act, q.act16, q.stride = t.act, t.act16, t.actStride
-	q.pa, t.pa, t.packed = nil, nil, m0.packed != nil && (m0.Type == gguf.TypeF16 || packedFormats[m0.Type].kernels() != nil)
+	q.pa, t.pa, t.packed = nil, nil, m0.packed != nil && packable(m0.Type)
 	if t.packed && t.kind != actF16 { // packed F16 reads the F16 activation rows as they are
 		// Packed activations (packed.go): groups of 8 rows for the tile kernel, or the one row;
 		// the last group's rows past nx stay zero.

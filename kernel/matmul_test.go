@@ -47,7 +47,7 @@ func refMatMul(m *Matrix, x []float32, nx int) []float32 {
 		for i := 0; i < m.N; i++ {
 			w := m.Row(i)
 			var s float32
-			if m.packed != nil && m.Type != gguf.TypeF16 && packedFormats[m.Type].kernels() != nil { // packed F16 keeps the DotF16 order
+			if m.packed != nil && m.Type != gguf.TypeF16 && packable(m.Type) { // packed F16 keeps the DotF16 order
 				out[r*m.N+i] = refPackedRows[m.Type](m.K, w, a8)
 				continue
 			}

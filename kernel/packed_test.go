@@ -127,7 +127,7 @@ func testPackedMatMul(t *testing.T) {
 				for _, threads := range []int{1, 2, 3} {
 					p := NewPool(threads)
 					got := make([]float32, nx*n)
-					if packedFormats[typ].kernels() != nil {
+					if packable(typ) {
 						p.MatMul(got, &m, x, nx)
 					} else {
 						packedMatMulRef(&m, x, nx, got)
