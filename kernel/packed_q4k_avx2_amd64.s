@@ -2,6 +2,7 @@
 
 #include "textflag.h"
 #include "acc_amd64.h"
+#include "kquant_avx2_amd64.h"
 
 // AVX2 kernels (VEX only: Y0…Y15, no AVX-512) over packed Q4_K (packed_q4k.go) and K-quant
 // packed activations (packed.go, packActK), for CPUs without AVX512-VNNI; the same results as
@@ -66,22 +67,17 @@ GLOBL q4kA2Mask<>(SB), RODATA|NOPTR, $32
 	VPSRLW  $4, Y12, Y12;                  \
 	VPAND   Y14, Y12, Y12
 
-// Q4A2FIRST sets int16 sum y of activation row c to chunk 0's products; Q4A2NEXT adds chunk k's.
+// Q4A2FIRST sets int16 sum y of activation row c to chunk 0's products; KA2NEXT adds chunk k's.
 #define Q4A2FIRST(s, c, y) \
 	VPBROADCASTD (256*(c)+32*(s))(DI), Y13; \
 	VPMADDUBSW   Y13, Y12, y
 
-#define Q4A2NEXT(s, k, c, y) \
-	VPBROADCASTD (256*(c)+32*(s)+4*(k))(DI), Y13; \
-	VPMADDUBSW   Y13, Y12, Y13;                    \
-	VPADDW       Y13, y, y
-
 #define Q4A2CHUNK(s, p, k, LD) \
 	LD(p, k);                 \
-	Q4A2NEXT(s, k, 0, Y8);    \
-	Q4A2NEXT(s, k, 1, Y9);    \
-	Q4A2NEXT(s, k, 2, Y10);   \
-	Q4A2NEXT(s, k, 3, Y11)
+	KA2NEXT(s, k, 0, Y8);    \
+	KA2NEXT(s, k, 1, Y9);    \
+	KA2NEXT(s, k, 2, Y10);   \
+	KA2NEXT(s, k, 3, Y11)
 
 // Q4A2SUMS forms the int16 sums of sub-block s (pair p, nibble loader LD) in Y8…Y11, then the
 // rows' sc_s in both halves of each dword in Y12.
@@ -119,31 +115,6 @@ GLOBL q4kA2Mask<>(SB), RODATA|NOPTR, $32
 	VPADDD   Y9, Y5, Y5;    \
 	VPADDD   Y10, Y6, Y6;   \
 	VPADDD   Y11, Y7, Y7
-
-// Q4A2FIN finishes activation row c's super-block (isum yi, acc ya): with d in Y12, dmin in
-// Y13 and the mins pairs in Y8…Y11, acc += float32(isum)·(d·d_x), then imin = Σ_p (m_2p,
-// m_2p+1)·(Σx_2p, Σx_2p+1) and acc −= float32(imin)·(dmin·d_x). Y14, Y15 and yi are scratch.
-#define Q4A2FIN(c, yi, ya) \
-	VBROADCASTSS (4*(c))(R8), Y15;     \
-	VMULPS       Y15, Y12, Y14;        \
-	VCVTDQ2PS    yi, yi;               \
-	VMULPS       Y14, yi, yi;          \
-	VADDPS       yi, ya, ya;           \
-	VMULPS       Y15, Y13, Y15;        \
-	VPBROADCASTD (16*(c))(R9), Y14;    \
-	VPMADDWD     Y8, Y14, Y14;         \
-	VPBROADCASTD (16*(c)+4)(R9), yi;   \
-	VPMADDWD     Y9, yi, yi;           \
-	VPADDD       yi, Y14, Y14;         \
-	VPBROADCASTD (16*(c)+8)(R9), yi;   \
-	VPMADDWD     Y10, yi, yi;          \
-	VPADDD       yi, Y14, Y14;         \
-	VPBROADCASTD (16*(c)+12)(R9), yi;  \
-	VPMADDWD     Y11, yi, yi;          \
-	VPADDD       yi, Y14, Y14;         \
-	VCVTDQ2PS    Y14, Y14;             \
-	VMULPS       Y15, Y14, Y14;        \
-	VSUBPS       Y14, ya, ya
 
 // Q4A2PASS runs one 8×4 pass: SI = w, DI/R8/R9 the pass's activation pointers (see above),
 // CX = nb; it leaves the four outputs in Y0…Y3 and advances SI, DI, R8, R9 past the group.
@@ -187,10 +158,10 @@ loop:                 \
 	VPMOVZXBW 144(SI), Y11; \
 	VCVTPH2PS (SI), Y12;    \
 	VCVTPH2PS 16(SI), Y13;  \
-	Q4A2FIN(0, Y4, Y0);     \
-	Q4A2FIN(1, Y5, Y1);     \
-	Q4A2FIN(2, Y6, Y2);     \
-	Q4A2FIN(3, Y7, Y3);     \
+	KA2FIN(0, Y4, Y0);     \
+	KA2FIN(1, Y5, Y1);     \
+	KA2FIN(2, Y6, Y2);     \
+	KA2FIN(3, Y7, Y3);     \
 	ADDQ      $1184, SI;    \
 	ADDQ      $2720, DI;    \
 	ADDQ      $2720, R8;    \
@@ -297,7 +268,7 @@ loop:                 \
 	VMOVDQU  Y7, 352(SP)
 
 // Q4B8FIN finishes activation row c's super-block (isum yi) into its acc at 32c(SP): with the
-// mins pairs in Y4…Y7, d in Y8, dmin in Y9, as Q4A2FIN; Y0…Y3 scratch.
+// mins pairs in Y4…Y7, d in Y8, dmin in Y9, as KA2FIN; Y0…Y3 scratch.
 #define Q4B8FIN(c, yi) \
 	VBROADCASTSS (2048+4*(c))(DI), Y1;     \
 	VMULPS       Y1, Y8, Y2;               \

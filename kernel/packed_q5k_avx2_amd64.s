@@ -2,6 +2,7 @@
 
 #include "textflag.h"
 #include "acc_amd64.h"
+#include "kquant_avx2_amd64.h"
 
 // AVX2 kernels (VEX only: Y0…Y15, no AVX-512) over the packed Q5_K layout of packed_q5k.go and
 // K-quant packed activations (packed.go, packActK), for CPUs without AVX512-VNNI; the same
@@ -149,15 +150,10 @@ Q5A2MASK(q5kA2M30<>, $0x3030303030303030)
 // epilogue only (the masks in registers instead were worth about 10%). SI weight record, DI quants of the pass's activation row 0 (row c at
 // 256c), R8 its d_x (row c at 4c), R9 its Σx per 32 (row c at 16c, 8 × int16).
 
-// Q5A2FIRST sets int16 sum y of activation row c to chunk k's products; Q5A2NEXT adds them.
+// Q5A2FIRST sets int16 sum y of activation row c to chunk k's products; KA2NEXT adds them.
 #define Q5A2FIRST(s, k, c, y) \
 	VPBROADCASTD (256*(c)+32*(s)+4*(k))(DI), Y13; \
 	VPMADDUBSW   Y13, Y12, y
-
-#define Q5A2NEXT(s, k, c, y) \
-	VPBROADCASTD (256*(c)+32*(s)+4*(k))(DI), Y13; \
-	VPMADDUBSW   Y13, Y12, Y13;                    \
-	VPADDW       Y13, y, y
 
 // Q5A2HALF forms the int16 sums of chunks k0 … k0+3 (loaders L0…L3) of sub-block s in Y8…Y11.
 #define Q5A2HALF(s, k0, L0, L1, L2, L3) \
@@ -167,20 +163,20 @@ Q5A2MASK(q5kA2M30<>, $0x3030303030303030)
 	Q5A2FIRST(s, k0, 2, Y10);     \
 	Q5A2FIRST(s, k0, 3, Y11);     \
 	L1(s, k0+1, Y12, Y14);        \
-	Q5A2NEXT(s, k0+1, 0, Y8);     \
-	Q5A2NEXT(s, k0+1, 1, Y9);     \
-	Q5A2NEXT(s, k0+1, 2, Y10);    \
-	Q5A2NEXT(s, k0+1, 3, Y11);    \
+	KA2NEXT(s, k0+1, 0, Y8);     \
+	KA2NEXT(s, k0+1, 1, Y9);     \
+	KA2NEXT(s, k0+1, 2, Y10);    \
+	KA2NEXT(s, k0+1, 3, Y11);    \
 	L2(s, k0+2, Y12, Y14);        \
-	Q5A2NEXT(s, k0+2, 0, Y8);     \
-	Q5A2NEXT(s, k0+2, 1, Y9);     \
-	Q5A2NEXT(s, k0+2, 2, Y10);    \
-	Q5A2NEXT(s, k0+2, 3, Y11);    \
+	KA2NEXT(s, k0+2, 0, Y8);     \
+	KA2NEXT(s, k0+2, 1, Y9);     \
+	KA2NEXT(s, k0+2, 2, Y10);    \
+	KA2NEXT(s, k0+2, 3, Y11);    \
 	L3(s, k0+3, Y12, Y14);        \
-	Q5A2NEXT(s, k0+3, 0, Y8);     \
-	Q5A2NEXT(s, k0+3, 1, Y9);     \
-	Q5A2NEXT(s, k0+3, 2, Y10);    \
-	Q5A2NEXT(s, k0+3, 3, Y11)
+	KA2NEXT(s, k0+3, 0, Y8);     \
+	KA2NEXT(s, k0+3, 1, Y9);     \
+	KA2NEXT(s, k0+3, 2, Y10);    \
+	KA2NEXT(s, k0+3, 3, Y11)
 
 // Q5A2SET sets the isums Y4…Y7 to sc·(Y8…Y11); Q5A2ADD adds it.
 #define Q5A2SET \
@@ -208,35 +204,10 @@ Q5A2MASK(q5kA2M30<>, $0x3030303030303030)
 	Q5A2HALF(s, 4, Q5A2C, Q5A2C5, Q5A2C6, Q5A2C7);       \
 	Q5A2ADD
 
-// Q5A2FIN finishes activation row c's super-block (isum yi, acc ya): with d in Y12, dmin in
-// Y13 and the mins pairs in Y8…Y11, acc += float32(isum)·(d·d_x), then imin = Σ_p (m_2p,
-// m_2p+1)·(Σx_2p, Σx_2p+1) and acc −= float32(imin)·(dmin·d_x). Y14, Y15 and yi are scratch.
-#define Q5A2FIN(c, yi, ya) \
-	VBROADCASTSS (4*(c))(R8), Y15;     \
-	VMULPS       Y15, Y12, Y14;        \
-	VCVTDQ2PS    yi, yi;               \
-	VMULPS       Y14, yi, yi;          \
-	VADDPS       yi, ya, ya;           \
-	VMULPS       Y15, Y13, Y15;        \
-	VPBROADCASTD (16*(c))(R9), Y14;    \
-	VPMADDWD     Y8, Y14, Y14;         \
-	VPBROADCASTD (16*(c)+4)(R9), yi;   \
-	VPMADDWD     Y9, yi, yi;           \
-	VPADDD       yi, Y14, Y14;         \
-	VPBROADCASTD (16*(c)+8)(R9), yi;   \
-	VPMADDWD     Y10, yi, yi;          \
-	VPADDD       yi, Y14, Y14;         \
-	VPBROADCASTD (16*(c)+12)(R9), yi;  \
-	VPMADDWD     Y11, yi, yi;          \
-	VPADDD       yi, Y14, Y14;         \
-	VCVTDQ2PS    Y14, Y14;             \
-	VMULPS       Y15, Y14, Y14;        \
-	VSUBPS       Y14, ya, ya
-
-// Q5A2FINM is Q5A2FIN with acc c loaded from and stored back to the frame.
+// Q5A2FINM is KA2FIN with acc c loaded from and stored back to the frame.
 #define Q5A2FINM(c, yi, ya) \
 	VMOVUPS (32*(c))(SP), ya; \
-	Q5A2FIN(c, yi, ya);       \
+	KA2FIN(c, yi, ya);       \
 	VMOVUPS ya, (32*(c))(SP)
 
 // Q5A2PASS runs one 8×4 pass: SI = w, DI/R8/R9 the pass's activation pointers (see above),
