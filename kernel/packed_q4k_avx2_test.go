@@ -34,15 +34,7 @@ func randPackedQ4_K(r *rand.Rand, groups, nb int) []byte {
 			}
 		}
 		for i := 0; i < 16; i++ {
-			d := o[2*i:]
-			switch r.IntN(8) {
-			case 0:
-				d[0], d[1] = 0xff, 0x7b // 65504
-			case 1:
-				d[0], d[1] = 0xff, 0xfb // −65504
-			default:
-				d[1] &^= 0x40 // exponent bits < 16: finite, |d| < 2
-			}
+			randHalfScale(r, o[2*i:])
 		}
 	}
 	return w

@@ -58,18 +58,23 @@ func randPackedQ6_K(r *rand.Rand, groups, nb int) []byte {
 	}
 	for rec := 0; rec < groups*nb; rec++ {
 		for i := 0; i < 8; i++ {
-			d := w[rec*1680+2*i:]
-			switch r.IntN(8) {
-			case 0:
-				d[0], d[1] = 0xff, 0x7b // 65504
-			case 1:
-				d[0], d[1] = 0xff, 0xfb // −65504
-			default:
-				d[1] &^= 0x40 // exponent bits < 16: finite, |d| < 2
-			}
+			randHalfScale(r, w[rec*1680+2*i:])
 		}
 	}
 	return w
+}
+
+// randHalfScale sets the F16 scale at d[0:2] to 65504 or −65504 (one time in eight each) or
+// clears its top exponent bit, which leaves the random bits finite with |d| < 2.
+func randHalfScale(r *rand.Rand, d []byte) {
+	switch r.IntN(8) {
+	case 0:
+		d[0], d[1] = 0xff, 0x7b // 65504
+	case 1:
+		d[0], d[1] = 0xff, 0xfb // −65504
+	default:
+		d[1] &^= 0x40 // exponent bits < 16: finite, |d| < 2
+	}
 }
 
 // randPackedActK returns ng packed K-quant activation groups of size p (nb super-blocks) of
