@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -78,18 +77,7 @@ func extremeActK(r *rand.Rand, ng, nb, p int) []byte {
 			}
 			dx := [...]float32{1, -1, 1e20, 1e-30, float32(r.NormFloat64())}[r.IntN(5)]
 			le.PutUint32(x[256*p+4*i:], math.Float32bits(dx))
-			for j := 0; j < 16; j++ {
-				var s int32
-				for _, v := range q[16*j : 16*j+16] {
-					s += int32(int8(v))
-				}
-				le.PutUint32(x[276*p+64*i+4*j:], uint32(-32*s))
-			}
-			for s := 0; s < 8; s++ {
-				lo := -int32(le.Uint32(x[276*p+64*i+8*s:])) / 32
-				hi := -int32(le.Uint32(x[276*p+64*i+8*s+4:])) / 32
-				le.PutUint16(x[260*p+16*i+2*s:], uint16(int16(lo+hi)))
-			}
+			putActKSums(x, p, i)
 		}
 	}
 	return pa
@@ -101,39 +89,11 @@ func extremeActK(r *rand.Rand, ng, nb, p int) []byte {
 // two of them at ±32256, −32·Σx_j = 65536), scales −128 and 127, |d| = 65504.
 func TestPackedQ6_KKernelsExtreme(t *testing.T) {
 	r := rand.New(rand.NewPCG(63, 64))
-	f := packedFormats[gguf.TypeQ6_K]
-	sets := runnableKernels(f)
-	if len(sets) == 0 {
-		t.Skip("no packed Q6_K kernels")
-	}
 	for _, nb := range []int{1, 3, 8} {
 		const groups = 5
 		w := extremePackedQ6_K(r, groups, nb)
-		for name, k := range sets {
-			for rep := 0; rep < 4; rep++ {
-				x8 := extremeActK(r, 1, nb, 8)
-				for g := 0; g < groups; g++ {
-					wg := w[g*nb*f.rec : (g+1)*nb*f.rec]
-					const os = 9
-					got, want := make([]float32, 7*os+8), make([]float32, 7*os+8)
-					k.gemm(&wg[0], &x8[0], nb, &got[0], os)
-					packedDotRef(gguf.TypeQ6_K, wg, nb, 1, x8, 8, 0, 8, want, os)
-					sameSlice(t, fmt.Sprintf("%s gemm nb=%d group %d", name, nb, g), got, want)
-					got4 := make([]float32, 7*os+8)
-					k.gemm4(&wg[0], &x8[0], nb, &got4[0], os)
-					sameSlice(t, fmt.Sprintf("%s gemm4 nb=%d group %d", name, nb, g), got4[:3*os+8], want[:3*os+8])
-					for i := 3*os + 8; i < len(got4); i++ {
-						if got4[i] != 0 {
-							t.Fatalf("%s gemm4 nb=%d: wrote out[%d]", name, nb, i)
-						}
-					}
-				}
-				x1 := extremeActK(r, 1, nb, 1)
-				got, want := make([]float32, 8*groups), make([]float32, 8*groups)
-				k.gemv(&w[0], &x1[0], nb, groups, &got[0])
-				packedDotRef(gguf.TypeQ6_K, w, nb, groups, x1, 1, 0, 1, want, 0)
-				sameSlice(t, fmt.Sprintf("%s gemv nb=%d", name, nb), got, want)
-			}
+		for rep := 0; rep < 4; rep++ {
+			checkPackedKernelsAct(t, r, gguf.TypeQ6_K, w, groups, nb, extremeActK)
 		}
 	}
 }

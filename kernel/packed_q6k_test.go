@@ -102,20 +102,27 @@ func randPackedActK(r *rand.Rand, ng, nb, p int) []byte {
 				}
 			}
 			le.PutUint32(x[256*p+4*i:], math.Float32bits(float32(r.NormFloat64())))
-			for j := 0; j < 16; j++ {
-				var s int32
-				for _, v := range q[16*j : 16*j+16] {
-					s += int32(int8(v))
-				}
-				le.PutUint32(x[276*p+64*i+4*j:], uint32(-32*s))
-				if j%2 == 1 { // Σx per 32, for the Q4_K/Q5_K mins
-					prev := -int32(le.Uint32(x[276*p+64*i+4*(j-1):])) / 32
-					le.PutUint16(x[260*p+16*i+2*(j/2):], uint16(int16(prev+s)))
-				}
-			}
+			putActKSums(x, p, i)
 		}
 	}
 	return pa
+}
+
+// putActKSums writes row i's sums into the K-quant activation record x of group size p from its
+// quants: −32·Σx per 16 elements and Σx per 32 (for the Q4_K/Q5_K mins).
+func putActKSums(x []byte, p, i int) {
+	le := binary.LittleEndian
+	for j := 0; j < 16; j++ {
+		var s int32
+		for _, v := range x[256*i+16*j : 256*i+16*j+16] {
+			s += int32(int8(v))
+		}
+		le.PutUint32(x[276*p+64*i+4*j:], uint32(-32*s))
+		if j%2 == 1 {
+			prev := -int32(le.Uint32(x[276*p+64*i+4*(j-1):])) / 32
+			le.PutUint16(x[260*p+16*i+2*(j/2):], uint16(int16(prev+s)))
+		}
+	}
 }
 
 // TestPackedQ6_KKernels checks the assembly kernels against packedDotRef on random packed
@@ -135,13 +142,21 @@ func TestPackedQ6_KKernels(t *testing.T) {
 // groups against one activation row.
 func checkPackedKernels(t *testing.T, r *rand.Rand, typ gguf.Type, w []byte, groups, nb int) {
 	t.Helper()
+	checkPackedKernelsAct(t, r, typ, w, groups, nb, randPackedActK)
+}
+
+// checkPackedKernelsAct is checkPackedKernels with the activation groups made by act (ng groups
+// of size p, nb super-blocks).
+func checkPackedKernelsAct(t *testing.T, r *rand.Rand, typ gguf.Type, w []byte, groups, nb int,
+	act func(r *rand.Rand, ng, nb, p int) []byte) {
+	t.Helper()
 	f := packedFormats[typ]
 	sets := runnableKernels(f)
 	if len(sets) == 0 {
 		t.Skipf("no packed %s kernels", typ)
 	}
 	for name, k := range sets {
-		x8 := randPackedActK(r, 2, nb, 8)
+		x8 := act(r, 2, nb, 8)
 		for g := 0; g < groups; g++ {
 			wg := w[g*nb*f.rec : (g+1)*nb*f.rec]
 			for c := 0; c < 2; c++ {
@@ -164,7 +179,7 @@ func checkPackedKernels(t *testing.T, r *rand.Rand, typ gguf.Type, w []byte, gro
 				}
 			}
 		}
-		x1 := randPackedActK(r, 1, nb, 1)
+		x1 := act(r, 1, nb, 1)
 		got, want := make([]float32, 8*groups), make([]float32, 8*groups)
 		k.gemv(&w[0], &x1[0], nb, groups, &got[0])
 		packedDotRef(typ, w, nb, groups, x1, 1, 0, 1, want, 0)
