@@ -23,25 +23,8 @@
 	VXORPS Y14, Y14, Y14; \
 	VXORPS Y15, Y15, Y15
 
-// STORE8 writes accumulator c (eight float32) to DX + c·AX bytes, c = 0…7; DX ends at the last.
-#define STORE8 \
-	VMOVUPS Y0, (DX); \
-	ADDQ    AX, DX;   \
-	VMOVUPS Y1, (DX); \
-	ADDQ    AX, DX;   \
-	VMOVUPS Y2, (DX); \
-	ADDQ    AX, DX;   \
-	VMOVUPS Y3, (DX); \
-	ADDQ    AX, DX;   \
-	VMOVUPS Y4, (DX); \
-	ADDQ    AX, DX;   \
-	VMOVUPS Y5, (DX); \
-	ADDQ    AX, DX;   \
-	VMOVUPS Y6, (DX); \
-	ADDQ    AX, DX;   \
-	VMOVUPS Y7, (DX)
-
-// STORE4 writes accumulators 0…3 as STORE8 does (the 8×4 tiles).
+// STORE4 writes accumulator c (eight float32) to DX + c·AX bytes, c = 0…3 (the 8×4 tiles); DX
+// ends at the last. STORE8 does c = 0…7.
 #define STORE4 \
 	VMOVUPS Y0, (DX); \
 	ADDQ    AX, DX;   \
@@ -50,6 +33,17 @@
 	VMOVUPS Y2, (DX); \
 	ADDQ    AX, DX;   \
 	VMOVUPS Y3, (DX)
+
+#define STORE8 \
+	STORE4;           \
+	ADDQ    AX, DX;   \
+	VMOVUPS Y4, (DX); \
+	ADDQ    AX, DX;   \
+	VMOVUPS Y5, (DX); \
+	ADDQ    AX, DX;   \
+	VMOVUPS Y6, (DX); \
+	ADDQ    AX, DX;   \
+	VMOVUPS Y7, (DX)
 
 // One-pass tiles keep their float accumulators in the frame: FRAMEZERO8(o) clears Y0 and the
 // eight accumulators at o … o+255(SP); FRAMELOAD8(o) loads them into Y0…Y7 (for STORE8).
