@@ -267,7 +267,7 @@ func TestEngineStormWithCancellations(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(2 * time.Second)
 	for {
 		st := e.Stats()
 		if st.KVBlocksUsed == 0 && st.Running == 0 && st.Waiting == 0 {
@@ -283,7 +283,7 @@ func TestEngineStormWithCancellations(t *testing.T) {
 		t.Errorf("finish reasons %v for %d requests", reasons, len(ps))
 	}
 	e.Close()
-	deadline = time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(2 * time.Second)
 	for runtime.NumGoroutine() > before {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<16)
